@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/* gfpctx: the allocators under test, with their frees, and the gfp masks. */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/vmalloc.h>
+
+#include "gfpctx.h"
+
+/* Elements the mempool keeps in reserve. */
+#define GFPCTX_POOL_MIN_NR	4
+
+static void *gfpctx_kmalloc(struct gfpctx_job *job)
+{
+	return kmalloc(job->size, job->gfp->flags);
+}
+
+static void *gfpctx_kzalloc(struct gfpctx_job *job)
+{
+	return kzalloc(job->size, job->gfp->flags);
+}
+
+static void gfpctx_kfree(struct gfpctx_job *job, void *obj)
+{
+	kfree(obj);
+}
+
+static int gfpctx_cache_setup(struct gfpctx_job *job)
+{
+	static atomic_t seq = ATOMIC_INIT(0);
+	char name[32];
+
+	/* A name of its own: jobs may run at once; the slab copies it. */
+	snprintf(name, sizeof(name), "gfpctx-%d", atomic_inc_return(&seq));
+	job->cache = kmem_cache_create(name, job->size, 0, 0, NULL);
+	return job->cache ? 0 : -ENOMEM;
+}
+
+static void gfpctx_cache_teardown(struct gfpctx_job *job)
+{
+	kmem_cache_destroy(job->cache);
+}
+
+static void *gfpctx_cache_alloc(struct gfpctx_job *job)
+{
+	return kmem_cache_alloc(job->cache, job->gfp->flags);
+}
+
+static void gfpctx_cache_free(struct gfpctx_job *job, void *obj)
+{
+	kmem_cache_free(job->cache, obj);
+}
+
+static void *gfpctx_pages_alloc(struct gfpctx_job *job)
+{
+	return alloc_pages(job->gfp->flags, job->order);
+}
+
+static void gfpctx_pages_free(struct gfpctx_job *job, void *obj)
+{
+	__free_pages(obj, job->order);
+}
+
+static void *gfpctx_vmalloc(struct gfpctx_job *job)
+{
+	return vmalloc(job->size);
+}
+
+static void gfpctx_vfree(struct gfpctx_job *job, void *obj)
+{
+	/* From interrupt context vfree() defers the work (vfree_atomic). */
+	vfree(obj);
+}
+
+static void *gfpctx_kvmalloc(struct gfpctx_job *job)
+{
+	return kvmalloc(job->size, job->gfp->flags);
+}
+
+static void gfpctx_kvfree(struct gfpctx_job *job, void *obj)
+{
+	kvfree(obj);
+}
+
+static int gfpctx_pool_setup(struct gfpctx_job *job)
+{
+	job->pool = mempool_create_kmalloc_pool(GFPCTX_POOL_MIN_NR, job->size);
+	return job->pool ? 0 : -ENOMEM;
+}
+
+static void gfpctx_pool_teardown(struct gfpctx_job *job)
+{
+	mempool_destroy(job->pool);
+}
+
+static void *gfpctx_pool_alloc(struct gfpctx_job *job)
+{
+	return mempool_alloc(job->pool, job->gfp->flags);
+}
+
+static void gfpctx_pool_free(struct gfpctx_job *job, void *obj)
+{
+	mempool_free(obj, job->pool);
+}
+
+/* Add a new allocator here; documented in Documentation/gfpctx.rst. */
+const struct gfpctx_alloc gfpctx_allocs[] = {
+	{
+		.name = "kmalloc", .max_size = SZ_4M,
+		.alloc = gfpctx_kmalloc, .free = gfpctx_kfree,
+	}, {
+		.name = "kzalloc", .max_size = SZ_4M,
+		.alloc = gfpctx_kzalloc, .free = gfpctx_kfree,
+	}, {
+		.name = "kmem_cache", .max_size = SZ_64K,
+		.setup = gfpctx_cache_setup,
+		.teardown = gfpctx_cache_teardown,
+		.alloc = gfpctx_cache_alloc, .free = gfpctx_cache_free,
+	}, {
+		.name = "pages", .flags = GFPCTX_ALLOC_ORDER,
+		.alloc = gfpctx_pages_alloc, .free = gfpctx_pages_free,
+	}, {
+		.name = "vmalloc", .max_size = SZ_16M,
+		.flags = GFPCTX_ALLOC_VMALLOC | GFPCTX_ALLOC_KERNEL_ONLY,
+		.alloc = gfpctx_vmalloc, .free = gfpctx_vfree,
+	}, {
+		.name = "kvmalloc", .max_size = SZ_16M,
+		.flags = GFPCTX_ALLOC_VMALLOC,
+		.alloc = gfpctx_kvmalloc, .free = gfpctx_kvfree,
+	}, {
+		.name = "mempool", .max_size = SZ_4M,
+		.setup = gfpctx_pool_setup, .teardown = gfpctx_pool_teardown,
+		.alloc = gfpctx_pool_alloc, .free = gfpctx_pool_free,
+	},
+};
+
+static_assert(ARRAY_SIZE(gfpctx_allocs) == GFPCTX_NR_ALLOCS);
+
+const struct gfpctx_gfp gfpctx_gfps[] = {
+	{ .name = "GFP_KERNEL", .flags = GFP_KERNEL },
+	{ .name = "GFP_ATOMIC", .flags = GFP_ATOMIC },
+	{ .name = "GFP_NOWAIT", .flags = GFP_NOWAIT },
+};
+
+static_assert(ARRAY_SIZE(gfpctx_gfps) == GFPCTX_NR_GFPS);

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gfpctx: the execution contexts, each entered the way a driver enters it,
+ * and the check that an allocation really runs where it claims to.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpumask.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/smp.h>
+
+#include "gfpctx.h"
+
+static struct workqueue_struct *gfpctx_wq;
+static struct kthread_worker *gfpctx_kworker;
+
+/* Proving the context: the helpers of <linux/preempt.h>, never raw masks. */
+
+static bool gfpctx_may_sleep_here(void)
+{
+	if (irqs_disabled() || in_softirq() || rcu_preempt_depth())
+		return false;
+	/* Without PREEMPT_COUNT, preempt_count() does not count spinlocks. */
+	return !IS_ENABLED(CONFIG_PREEMPT_COUNT) || !preempt_count();
+}
+
+static bool gfpctx_in_process(struct gfpctx_job *job)
+{
+	return in_task() && gfpctx_may_sleep_here();
+}
+
+static bool gfpctx_in_spinlock(struct gfpctx_job *job)
+{
+	return in_task() && !irqs_disabled() && !gfpctx_may_sleep_here();
+}
+
+static bool gfpctx_in_spinlock_irqsave(struct gfpctx_job *job)
+{
+	/* On PREEMPT_RT, spin_lock_irqsave() leaves interrupts enabled. */
+	return in_task() && (IS_ENABLED(CONFIG_PREEMPT_RT) ?
+			     !gfpctx_may_sleep_here() : irqs_disabled());
+}
+
+static bool gfpctx_in_preempt_disabled(struct gfpctx_job *job)
+{
+	return in_task() && !irqs_disabled() &&
+	       (!IS_ENABLED(CONFIG_PREEMPT_COUNT) || preempt_count());
+}
+
+static bool gfpctx_in_bh_disabled(struct gfpctx_job *job)
+{
+	return in_task() && in_softirq();
+}
+
+static bool gfpctx_in_rcu_read(struct gfpctx_job *job)
+{
+	if (!in_task())
+		return false;
+	if (IS_ENABLED(CONFIG_PREEMPT_RCU))
+		return rcu_preempt_depth() > 0;
+	return !IS_ENABLED(CONFIG_PREEMPT_COUNT) || preempt_count();
+}
+
+static bool gfpctx_in_softirq(struct gfpctx_job *job)
+{
+	return in_serving_softirq() && !in_hardirq();
+}
+
+static bool gfpctx_in_hardirq(struct gfpctx_job *job)
+{
+	return in_hardirq() && irqs_disabled();
+}
+
+/*
+ * A CPU that polls in idle gets no IPI: do_idle() runs its queued calls
+ * itself (flush_smp_call_function_queue()), interrupts off, in its idle
+ * task. That is the other place a cross-CPU call legitimately runs.
+ */
+static bool gfpctx_in_ipi(struct gfpctx_job *job)
+{
+	return gfpctx_in_hardirq(job) ||
+	       (irqs_disabled() && is_idle_task(current));
+}
+
+static bool gfpctx_in_shared_irq(struct gfpctx_job *job)
+{
+	/* PREEMPT_RT force-threads the handler and disables BH around it. */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		return gfpctx_in_bh_disabled(job);
+	return gfpctx_in_hardirq(job);
+}
+
+/* Availability on the running kernel. */
+
+static const char *gfpctx_no_wq_bh(void)
+{
+#ifdef GFPCTX_HAVE_WQ_BH
+	return NULL;
+#else
+	return "needs-WQ_BH";
+#endif
+}
+
+static const char *gfpctx_no_second_cpu(void)
+{
+	return num_online_cpus() > 1 ? NULL : "needs-2-cpus";
+}
+
+/* Entering each context. */
+
+static void gfpctx_nothing(struct gfpctx_job *job)
+{
+}
+
+static void gfpctx_fire_task(struct gfpctx_job *job)
+{
+	gfpctx_run_batch(job);
+	gfpctx_batch_done(job);
+}
+
+static void gfpctx_work_fn(struct work_struct *work)
+{
+	struct gfpctx_job *job = container_of(work, struct gfpctx_job, work);
+
+	gfpctx_fire_task(job);
+}
+
+static void gfpctx_start_work(struct gfpctx_job *job)
+{
+	INIT_WORK(&job->work, gfpctx_work_fn);
+}
+
+static void gfpctx_fire_workqueue(struct gfpctx_job *job)
+{
+	queue_work(gfpctx_wq, &job->work);
+}
+
+static void gfpctx_stop_work(struct gfpctx_job *job)
+{
+	cancel_work_sync(&job->work);
+}
+
+static void gfpctx_kwork_fn(struct kthread_work *kwork)
+{
+	struct gfpctx_job *job = container_of(kwork, struct gfpctx_job, kwork);
+
+	gfpctx_fire_task(job);
+}
+
+static void gfpctx_start_kthread(struct gfpctx_job *job)
+{
+	kthread_init_work(&job->kwork, gfpctx_kwork_fn);
+}
+
+static void gfpctx_fire_kthread(struct gfpctx_job *job)
+{
+	kthread_queue_work(gfpctx_kworker, &job->kwork);
+}
+
+static void gfpctx_stop_kthread(struct gfpctx_job *job)
+{
+	kthread_cancel_work_sync(&job->kwork);
+}
+
+static void gfpctx_fire_spinlock(struct gfpctx_job *job)
+{
+	spin_lock(&job->lock);
+	gfpctx_run_batch(job);
+	spin_unlock(&job->lock);
+	gfpctx_batch_done(job);
+}
+
+static void gfpctx_fire_spinlock_irqsave(struct gfpctx_job *job)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&job->lock, flags);
+	gfpctx_run_batch(job);
+	spin_unlock_irqrestore(&job->lock, flags);
+	gfpctx_batch_done(job);
+}
+
+static void gfpctx_fire_preempt_disabled(struct gfpctx_job *job)
+{
+	preempt_disable();
+	gfpctx_run_batch(job);
+	preempt_enable();
+	gfpctx_batch_done(job);
+}
+
+static void gfpctx_fire_bh_disabled(struct gfpctx_job *job)
+{
+	local_bh_disable();
+	gfpctx_run_batch(job);
+	local_bh_enable();
+	gfpctx_batch_done(job);
+}
+
+static void gfpctx_fire_rcu_read(struct gfpctx_job *job)
+{
+	rcu_read_lock();
+	gfpctx_run_batch(job);
+	rcu_read_unlock();
+	gfpctx_batch_done(job);
+}
+
+static void gfpctx_timer_fn(struct timer_list *timer)
+{
+	struct gfpctx_job *job = gfpctx_from_timer(job, timer, timer);
+
+	gfpctx_fire_task(job);
+}
+
+static void gfpctx_start_timer(struct gfpctx_job *job)
+{
+	timer_setup(&job->timer, gfpctx_timer_fn, 0);
+}
+
+static void gfpctx_fire_timer(struct gfpctx_job *job)
+{
+	mod_timer(&job->timer, jiffies);
+}
+
+static void gfpctx_stop_timer(struct gfpctx_job *job)
+{
+	timer_shutdown_sync(&job->timer);
+}
+
+static void gfpctx_tasklet_fn(struct tasklet_struct *t)
+{
+	struct gfpctx_job *job = from_tasklet(job, t, tasklet);
+
+	gfpctx_fire_task(job);
+}
+
+static void gfpctx_start_tasklet(struct gfpctx_job *job)
+{
+	tasklet_setup(&job->tasklet, gfpctx_tasklet_fn);
+}
+
+static void gfpctx_fire_tasklet(struct gfpctx_job *job)
+{
+	tasklet_schedule(&job->tasklet);
+}
+
+static void gfpctx_stop_tasklet(struct gfpctx_job *job)
+{
+	tasklet_kill(&job->tasklet);
+}
+
+#ifdef GFPCTX_HAVE_WQ_BH
+static void gfpctx_fire_bh_work(struct gfpctx_job *job)
+{
+	queue_work(system_bh_wq, &job->work);
+}
+#else
+#define gfpctx_fire_bh_work gfpctx_nothing
+#endif
+
+static enum hrtimer_restart gfpctx_hrtimer_fn(struct hrtimer *t)
+{
+	struct gfpctx_job *job = container_of(t, struct gfpctx_job, hrtimer);
+
+	gfpctx_fire_task(job);
+	return HRTIMER_NORESTART;
+}
+
+static void gfpctx_start_hrtimer_soft(struct gfpctx_job *job)
+{
+	gfpctx_hrtimer_setup(&job->hrtimer, gfpctx_hrtimer_fn, CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL_SOFT);
+}
+
+static void gfpctx_start_hrtimer_hard(struct gfpctx_job *job)
+{
+	gfpctx_hrtimer_setup(&job->hrtimer, gfpctx_hrtimer_fn, CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL_HARD);
+}
+
+static void gfpctx_fire_hrtimer_soft(struct gfpctx_job *job)
+{
+	hrtimer_start(&job->hrtimer, ns_to_ktime(NSEC_PER_USEC),
+		      HRTIMER_MODE_REL_SOFT);
+}
+
+static void gfpctx_fire_hrtimer_hard(struct gfpctx_job *job)
+{
+	hrtimer_start(&job->hrtimer, ns_to_ktime(NSEC_PER_USEC),
+		      HRTIMER_MODE_REL_HARD);
+}
+
+static void gfpctx_stop_hrtimer(struct gfpctx_job *job)
+{
+	hrtimer_cancel(&job->hrtimer);
+}
+
+static void gfpctx_irq_work_fn(struct irq_work *work)
+{
+	struct gfpctx_job *job = container_of(work, struct gfpctx_job,
+					      irq_work);
+
+	gfpctx_fire_task(job);
+}
+
+static void gfpctx_start_irq_work(struct gfpctx_job *job)
+{
+	/* HARD: on PREEMPT_RT a plain irq_work would run in a thread. */
+	job->irq_work = IRQ_WORK_INIT_HARD(gfpctx_irq_work_fn);
+}
+
+static void gfpctx_fire_irq_work(struct gfpctx_job *job)
+{
+	irq_work_queue(&job->irq_work);
+}
+
+static void gfpctx_stop_irq_work(struct gfpctx_job *job)
+{
+	irq_work_sync(&job->irq_work);
+}
+
+static void gfpctx_ipi_fn(void *info)
+{
+	gfpctx_fire_task(info);
+}
+
+static void gfpctx_fire_ipi(struct gfpctx_job *job)
+{
+	int cpu = get_cpu();
+	int target = cpumask_any_but(cpu_online_mask, cpu);
+
+	/* Another CPU: a call to our own CPU runs inline, not in hard IRQ. */
+	if (target < nr_cpu_ids)
+		smp_call_function_single(target, gfpctx_ipi_fn, job, 1);
+	else
+		gfpctx_batch_done(job);
+	put_cpu();
+}
+
+/* Add a new context here; documented in Documentation/gfpctx.rst. */
+const struct gfpctx_context gfpctx_contexts[] = {
+	{
+		.name = "task",
+		.class = GFPCTX_PROCESS, .rt_class = GFPCTX_PROCESS,
+		.start = gfpctx_nothing, .fire = gfpctx_fire_task,
+		.stop = gfpctx_nothing, .in_context = gfpctx_in_process,
+	}, {
+		.name = "workqueue",
+		.class = GFPCTX_PROCESS, .rt_class = GFPCTX_PROCESS,
+		.start = gfpctx_start_work, .fire = gfpctx_fire_workqueue,
+		.stop = gfpctx_stop_work, .in_context = gfpctx_in_process,
+	}, {
+		.name = "kthread",
+		.class = GFPCTX_PROCESS, .rt_class = GFPCTX_PROCESS,
+		.start = gfpctx_start_kthread, .fire = gfpctx_fire_kthread,
+		.stop = gfpctx_stop_kthread, .in_context = gfpctx_in_process,
+	}, {
+		.name = "threaded_irq",
+		.class = GFPCTX_PROCESS, .rt_class = GFPCTX_PROCESS,
+		.start = gfpctx_threaded_irq_start,
+		.fire = gfpctx_threaded_irq_fire,
+		.stop = gfpctx_threaded_irq_stop,
+		.in_context = gfpctx_in_process,
+	}, {
+		.name = "spinlock",
+		.class = GFPCTX_PROCESS_ATOMIC,
+		.rt_class = GFPCTX_PROCESS_ATOMIC,
+		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_ATOMIC,
+		.start = gfpctx_nothing, .fire = gfpctx_fire_spinlock,
+		.stop = gfpctx_nothing, .in_context = gfpctx_in_spinlock,
+	}, {
+		.name = "spinlock_irqsave",
+		.class = GFPCTX_PROCESS_ATOMIC,
+		.rt_class = GFPCTX_PROCESS_ATOMIC,
+		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_ATOMIC,
+		.start = gfpctx_nothing, .fire = gfpctx_fire_spinlock_irqsave,
+		.stop = gfpctx_nothing,
+		.in_context = gfpctx_in_spinlock_irqsave,
+	}, {
+		.name = "preempt_disabled",
+		.class = GFPCTX_PROCESS_ATOMIC,
+		.rt_class = GFPCTX_PROCESS_ATOMIC,
+		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_RAW,
+		.start = gfpctx_nothing, .fire = gfpctx_fire_preempt_disabled,
+		.stop = gfpctx_nothing,
+		.in_context = gfpctx_in_preempt_disabled,
+	}, {
+		.name = "bh_disabled",
+		.class = GFPCTX_PROCESS_ATOMIC,
+		.rt_class = GFPCTX_PROCESS_ATOMIC,
+		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.start = gfpctx_nothing, .fire = gfpctx_fire_bh_disabled,
+		.stop = gfpctx_nothing, .in_context = gfpctx_in_bh_disabled,
+	}, {
+		.name = "rcu_read",
+		.class = GFPCTX_PROCESS_ATOMIC,
+		.rt_class = GFPCTX_PROCESS_ATOMIC,
+		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_ATOMIC,
+		.start = gfpctx_nothing, .fire = gfpctx_fire_rcu_read,
+		.stop = gfpctx_nothing, .in_context = gfpctx_in_rcu_read,
+	}, {
+		.name = "timer",
+		.class = GFPCTX_SOFTIRQ, .rt_class = GFPCTX_SOFTIRQ,
+		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.start = gfpctx_start_timer, .fire = gfpctx_fire_timer,
+		.stop = gfpctx_stop_timer, .in_context = gfpctx_in_softirq,
+	}, {
+		.name = "tasklet",
+		.class = GFPCTX_SOFTIRQ, .rt_class = GFPCTX_SOFTIRQ,
+		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.start = gfpctx_start_tasklet, .fire = gfpctx_fire_tasklet,
+		.stop = gfpctx_stop_tasklet, .in_context = gfpctx_in_softirq,
+	}, {
+		.name = "bh_work",
+		.class = GFPCTX_SOFTIRQ, .rt_class = GFPCTX_SOFTIRQ,
+		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.unavailable = gfpctx_no_wq_bh,
+		.start = gfpctx_start_work, .fire = gfpctx_fire_bh_work,
+		.stop = gfpctx_stop_work, .in_context = gfpctx_in_softirq,
+	}, {
+		.name = "hrtimer_soft",
+		.class = GFPCTX_SOFTIRQ, .rt_class = GFPCTX_SOFTIRQ,
+		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.start = gfpctx_start_hrtimer_soft,
+		.fire = gfpctx_fire_hrtimer_soft,
+		.stop = gfpctx_stop_hrtimer, .in_context = gfpctx_in_softirq,
+	}, {
+		.name = "hrtimer_hard",
+		.class = GFPCTX_HARDIRQ, .rt_class = GFPCTX_HARDIRQ,
+		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.rt_flags = GFPCTX_CTX_RAW,
+		.start = gfpctx_start_hrtimer_hard,
+		.fire = gfpctx_fire_hrtimer_hard,
+		.stop = gfpctx_stop_hrtimer, .in_context = gfpctx_in_hardirq,
+	}, {
+		.name = "irq_work",
+		.class = GFPCTX_HARDIRQ, .rt_class = GFPCTX_HARDIRQ,
+		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.rt_flags = GFPCTX_CTX_RAW,
+		.start = gfpctx_start_irq_work, .fire = gfpctx_fire_irq_work,
+		.stop = gfpctx_stop_irq_work, .in_context = gfpctx_in_hardirq,
+	}, {
+		.name = "shared_irq",
+		.class = GFPCTX_HARDIRQ, .rt_class = GFPCTX_PROCESS_ATOMIC,
+		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.start = gfpctx_shared_irq_start,
+		.fire = gfpctx_shared_irq_fire,
+		.stop = gfpctx_shared_irq_stop,
+		.in_context = gfpctx_in_shared_irq,
+	}, {
+		.name = "ipi",
+		.class = GFPCTX_HARDIRQ, .rt_class = GFPCTX_HARDIRQ,
+		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.rt_flags = GFPCTX_CTX_RAW,
+		.unavailable = gfpctx_no_second_cpu,
+		.start = gfpctx_nothing, .fire = gfpctx_fire_ipi,
+		.stop = gfpctx_nothing, .in_context = gfpctx_in_ipi,
+	},
+};
+
+static_assert(ARRAY_SIZE(gfpctx_contexts) == GFPCTX_NR_CONTEXTS);
+
+enum gfpctx_class gfpctx_ctx_class(const struct gfpctx_context *ctx)
+{
+	return IS_ENABLED(CONFIG_PREEMPT_RT) ? ctx->rt_class : ctx->class;
+}
+
+unsigned int gfpctx_ctx_flags(const struct gfpctx_context *ctx)
+{
+	return IS_ENABLED(CONFIG_PREEMPT_RT) ? ctx->rt_flags : ctx->flags;
+}
+
+const char *gfpctx_class_name(enum gfpctx_class class)
+{
+	static const char * const names[] = {
+		[GFPCTX_PROCESS] = "process",
+		[GFPCTX_PROCESS_ATOMIC] = "process-atomic",
+		[GFPCTX_SOFTIRQ] = "softirq",
+		[GFPCTX_HARDIRQ] = "hardirq",
+	};
+
+	return names[class];
+}
+
+int gfpctx_contexts_init(void)
+{
+	gfpctx_wq = alloc_workqueue("gfpctx", 0, 0);
+	if (!gfpctx_wq)
+		return -ENOMEM;
+
+	gfpctx_kworker = kthread_create_worker(0, "gfpctx");
+	if (IS_ERR(gfpctx_kworker)) {
+		destroy_workqueue(gfpctx_wq);
+		return PTR_ERR(gfpctx_kworker);
+	}
+	return 0;
+}
+
+void gfpctx_contexts_exit(void)
+{
+	kthread_destroy_worker(gfpctx_kworker);
+	destroy_workqueue(gfpctx_wq);
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* gfpctx: types shared by the module's files. */
+#ifndef GFPCTX_H
+#define GFPCTX_H
+
+#include <linux/completion.h>
+#include <linux/hrtimer.h>
+#include <linux/interrupt.h>
+#include <linux/irq_work.h>
+#include <linux/kthread.h>
+#include <linux/mempool.h>
+#include <linux/seq_file.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/workqueue.h>
+
+#include "compat.h"
+
+/* Limits of one job; see Documentation/gfpctx.rst, "Bounded cost". */
+#define GFPCTX_MAX_COUNT	100000U
+#define GFPCTX_MAX_ORDER	10U
+#define GFPCTX_MAX_HELD_BYTES	SZ_64M		/* free=process */
+#define GFPCTX_BATCH_BYTES	SZ_1M		/* per batch in one context */
+#define GFPCTX_MAX_BATCH	64U
+#define GFPCTX_MAX_TIMEOUT_MS	60000U
+#define GFPCTX_DEF_TIMEOUT_MS	10000U
+#define GFPCTX_HIST_BUCKETS	32
+
+/* Sizes of the tables of contexts.c and allocators.c (static_assert there). */
+#define GFPCTX_NR_CONTEXTS	17
+#define GFPCTX_NR_ALLOCS	7
+#define GFPCTX_NR_GFPS		3
+#define GFPCTX_NR_CELLS	(GFPCTX_NR_CONTEXTS * GFPCTX_NR_ALLOCS * GFPCTX_NR_GFPS)
+
+enum gfpctx_class {
+	GFPCTX_PROCESS,
+	GFPCTX_PROCESS_ATOMIC,
+	GFPCTX_SOFTIRQ,
+	GFPCTX_HARDIRQ,
+};
+
+enum gfpctx_verdict {
+	GFPCTX_OK,
+	GFPCTX_WARNS,
+	GFPCTX_FATAL,
+};
+
+/* What a context is on the running kernel; the rules test these bits. */
+#define GFPCTX_CTX_ATOMIC	BIT(0)	/* must not sleep */
+#define GFPCTX_CTX_INTERRUPT	BIT(1)	/* in_interrupt() is true */
+#define GFPCTX_CTX_RAW		BIT(2)	/* PREEMPT_RT: may not allocate */
+
+/* What an allocator may do. */
+#define GFPCTX_ALLOC_VMALLOC	BIT(0)	/* uses vmalloc when gfp may block */
+#define GFPCTX_ALLOC_KERNEL_ONLY BIT(1)	/* takes GFP_KERNEL only */
+#define GFPCTX_ALLOC_ORDER	BIT(2)	/* sized by order=, not size= */
+
+struct gfpctx_job;
+
+/* Counters of one cell, or of one job before it is merged. */
+struct gfpctx_tally {
+	u64 jobs;
+	u64 attempts;
+	u64 ok;
+	u64 failed;
+	u64 injected;
+	u64 ctx_mismatch;
+	u64 timed;
+	u64 ns_min;
+	u64 ns_max;
+	u64 ns_sum;
+	u64 frees;
+	u64 free_ns_min;
+	u64 free_ns_max;
+	u64 free_ns_sum;
+	u64 hist[GFPCTX_HIST_BUCKETS];
+};
+
+struct gfpctx_context {
+	const char *name;
+	enum gfpctx_class class;
+	enum gfpctx_class rt_class;
+	unsigned int flags;
+	unsigned int rt_flags;
+	/* NULL when available, else why not (a word, no spaces) */
+	const char *(*unavailable)(void);
+	void (*start)(struct gfpctx_job *job);
+	/* run one batch in the context; it ends with gfpctx_batch_done() */
+	void (*fire)(struct gfpctx_job *job);
+	/* cancel whatever is pending and wait for a running batch */
+	void (*stop)(struct gfpctx_job *job);
+	bool (*in_context)(struct gfpctx_job *job);
+};
+
+struct gfpctx_alloc {
+	const char *name;
+	unsigned int flags;
+	size_t max_size;
+	int (*setup)(struct gfpctx_job *job);
+	void (*teardown)(struct gfpctx_job *job);
+	void *(*alloc)(struct gfpctx_job *job);
+	void (*free)(struct gfpctx_job *job, void *obj);
+};
+
+struct gfpctx_gfp {
+	const char *name;
+	gfp_t flags;
+};
+
+struct gfpctx_job {
+	const struct gfpctx_context *ctx;
+	const struct gfpctx_alloc *alloc;
+	const struct gfpctx_gfp *gfp;
+	size_t size;
+	unsigned int order;
+	unsigned int count;
+	unsigned int timeout_ms;
+	bool free_process;
+	bool allow_warns;
+
+	unsigned int done;	/* attempts made so far */
+	unsigned int batch;	/* attempts per batch */
+	unsigned int nobjs;
+	void **objs;		/* free=process: what is still held */
+	struct kmem_cache *cache;
+	mempool_t *pool;
+	struct gfpctx_tally tally;
+	struct completion batch_done;
+
+	/* how the job enters its context */
+	spinlock_t lock;
+	struct timer_list timer;
+	struct tasklet_struct tasklet;
+	struct hrtimer hrtimer;
+	struct irq_work irq_work;
+	struct work_struct work;
+	struct kthread_work kwork;
+	int cpu;
+};
+
+/* contexts.c */
+extern const struct gfpctx_context gfpctx_contexts[];
+int gfpctx_contexts_init(void);
+void gfpctx_contexts_exit(void);
+enum gfpctx_class gfpctx_ctx_class(const struct gfpctx_context *ctx);
+unsigned int gfpctx_ctx_flags(const struct gfpctx_context *ctx);
+const char *gfpctx_class_name(enum gfpctx_class class);
+
+/* allocators.c */
+extern const struct gfpctx_alloc gfpctx_allocs[];
+extern const struct gfpctx_gfp gfpctx_gfps[];
+
+/* rules.c */
+bool gfpctx_cell_exists(const struct gfpctx_alloc *alloc,
+			const struct gfpctx_gfp *gfp);
+enum gfpctx_verdict gfpctx_verdict(const struct gfpctx_context *ctx,
+				   const struct gfpctx_alloc *alloc,
+				   const struct gfpctx_gfp *gfp,
+				   const char **why);
+const char *gfpctx_verdict_name(enum gfpctx_verdict verdict);
+int gfpctx_rules_show(struct seq_file *m, void *unused);
+
+/* job.c */
+int gfpctx_job_parse(struct gfpctx_job *job, char *words);
+int gfpctx_job_admit(const struct gfpctx_job *job);
+int gfpctx_job_run(struct gfpctx_job *job);
+void gfpctx_run_batch(struct gfpctx_job *job);
+void gfpctx_batch_done(struct gfpctx_job *job);
+
+/* stats.c */
+unsigned int gfpctx_cell_index(const struct gfpctx_job *job);
+void gfpctx_stats_merge(unsigned int cell, const struct gfpctx_tally *tally);
+void gfpctx_stats_reset(void);
+int gfpctx_stats_show(struct seq_file *m, void *unused);
+void gfpctx_tally_init(struct gfpctx_tally *tally);
+void gfpctx_tally_alloc_ns(struct gfpctx_tally *tally, u64 ns);
+void gfpctx_tally_free_ns(struct gfpctx_tally *tally, u64 ns);
+
+/* inject.c */
+int gfpctx_inject_init(struct dentry *dir);
+bool gfpctx_inject_should_fail(size_t size);
+int gfpctx_inject_show(struct seq_file *m, void *unused);
+int gfpctx_inject_set(char *words);
+
+/* irq.c */
+int gfpctx_irq_init(int ext_irq);
+void gfpctx_irq_exit(void);
+void gfpctx_shared_irq_start(struct gfpctx_job *job);
+void gfpctx_shared_irq_fire(struct gfpctx_job *job);
+void gfpctx_shared_irq_stop(struct gfpctx_job *job);
+void gfpctx_threaded_irq_start(struct gfpctx_job *job);
+void gfpctx_threaded_irq_fire(struct gfpctx_job *job);
+void gfpctx_threaded_irq_stop(struct gfpctx_job *job);
+int gfpctx_irq_show(struct seq_file *m, void *unused);
+
+/* debugfs.c */
+int gfpctx_debugfs_init(void);
+void gfpctx_debugfs_exit(void);
+
+#endif /* GFPCTX_H */

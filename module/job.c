@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gfpctx: one job — parse the words written to `run`, then drive batches
+ * of allocations in the job's context until count attempts were made.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/jiffies.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/ratelimit.h>
+#include <linux/sched/signal.h>
+#include <linux/string.h>
+
+#include "gfpctx.h"
+
+/* Words of a job; every key at most once. */
+enum gfpctx_key {
+	GFPCTX_KEY_CONTEXT,
+	GFPCTX_KEY_ALLOC,
+	GFPCTX_KEY_GFP,
+	GFPCTX_KEY_COUNT,
+	GFPCTX_KEY_SIZE,
+	GFPCTX_KEY_ORDER,
+	GFPCTX_KEY_FREE,
+	GFPCTX_KEY_ALLOW,
+	GFPCTX_KEY_TIMEOUT_MS,
+	GFPCTX_NR_KEYS,
+};
+
+static const char * const gfpctx_keys[GFPCTX_NR_KEYS] = {
+	[GFPCTX_KEY_CONTEXT] = "context",
+	[GFPCTX_KEY_ALLOC] = "alloc",
+	[GFPCTX_KEY_GFP] = "gfp",
+	[GFPCTX_KEY_COUNT] = "count",
+	[GFPCTX_KEY_SIZE] = "size",
+	[GFPCTX_KEY_ORDER] = "order",
+	[GFPCTX_KEY_FREE] = "free",
+	[GFPCTX_KEY_ALLOW] = "allow",
+	[GFPCTX_KEY_TIMEOUT_MS] = "timeout_ms",
+};
+
+/* Look a name up in a table whose entries start with their name. */
+static const void *gfpctx_find(const void *table, size_t nr, size_t stride,
+			       const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++, table += stride)
+		if (!strcmp(*(const char * const *)table, name))
+			return table;
+	return NULL;
+}
+
+static_assert(offsetof(struct gfpctx_context, name) == 0);
+static_assert(offsetof(struct gfpctx_alloc, name) == 0);
+static_assert(offsetof(struct gfpctx_gfp, name) == 0);
+
+static int gfpctx_parse_uint(const char *s, unsigned int min,
+			     unsigned int max, unsigned int *out)
+{
+	unsigned int v;
+
+	if (kstrtouint(s, 10, &v) || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* The job's size in bytes and whether it fits its allocator's limits. */
+static int gfpctx_job_check_size(struct gfpctx_job *job, const char *size,
+				 const char *order)
+{
+	const struct gfpctx_alloc *alloc = job->alloc;
+	unsigned int v;
+	u64 held;
+
+	if (alloc->flags & GFPCTX_ALLOC_ORDER) {
+		if (size)
+			return -EINVAL;
+		job->order = 0;
+		if (order && gfpctx_parse_uint(order, 0,
+					       min_t(unsigned int, GFPCTX_MAX_ORDER,
+						     GFPCTX_KERNEL_MAX_ORDER),
+					       &job->order))
+			return -EINVAL;
+		job->size = PAGE_SIZE << job->order;
+	} else {
+		if (order)
+			return -EINVAL;
+		job->size = 64;
+		if (size) {
+			if (gfpctx_parse_uint(size, 1, alloc->max_size, &v))
+				return -EINVAL;
+			job->size = v;
+		}
+	}
+	held = (u64)job->size * job->count;
+	if (job->free_process && held > GFPCTX_MAX_HELD_BYTES)
+		return -EINVAL;
+	return 0;
+}
+
+static int gfpctx_job_set_free(struct gfpctx_job *job, const char *v)
+{
+	if (!v || !strcmp(v, "same"))
+		job->free_process = false;
+	else if (!strcmp(v, "process"))
+		job->free_process = true;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Fill @job from "key=value" words. Any unknown, repeated, missing or
+ * malformed word is -EINVAL; the caller changes nothing then.
+ */
+int gfpctx_job_parse(struct gfpctx_job *job, char *words)
+{
+	const char *val[GFPCTX_NR_KEYS] = {};
+	char *word;
+	int k;
+
+	while ((word = strsep(&words, " \t\n"))) {
+		char *eq;
+
+		if (!*word)
+			continue;
+		eq = strchr(word, '=');
+		if (!eq || eq == word || !eq[1])
+			return -EINVAL;
+		*eq = '\0';
+		k = match_string(gfpctx_keys, GFPCTX_NR_KEYS, word);
+		if (k < 0 || val[k])
+			return -EINVAL;
+		val[k] = eq + 1;
+	}
+
+	if (!val[GFPCTX_KEY_CONTEXT] || !val[GFPCTX_KEY_ALLOC] ||
+	    !val[GFPCTX_KEY_GFP])
+		return -EINVAL;
+	job->ctx = gfpctx_find(gfpctx_contexts, GFPCTX_NR_CONTEXTS,
+			       sizeof(gfpctx_contexts[0]),
+			       val[GFPCTX_KEY_CONTEXT]);
+	job->alloc = gfpctx_find(gfpctx_allocs, GFPCTX_NR_ALLOCS,
+				 sizeof(gfpctx_allocs[0]), val[GFPCTX_KEY_ALLOC]);
+	job->gfp = gfpctx_find(gfpctx_gfps, GFPCTX_NR_GFPS,
+			       sizeof(gfpctx_gfps[0]), val[GFPCTX_KEY_GFP]);
+	if (!job->ctx || !job->alloc || !job->gfp ||
+	    !gfpctx_cell_exists(job->alloc, job->gfp))
+		return -EINVAL;
+
+	job->count = 1;
+	if (val[GFPCTX_KEY_COUNT] &&
+	    gfpctx_parse_uint(val[GFPCTX_KEY_COUNT], 1, GFPCTX_MAX_COUNT,
+			      &job->count))
+		return -EINVAL;
+	job->timeout_ms = GFPCTX_DEF_TIMEOUT_MS;
+	if (val[GFPCTX_KEY_TIMEOUT_MS] &&
+	    gfpctx_parse_uint(val[GFPCTX_KEY_TIMEOUT_MS], 1,
+			      GFPCTX_MAX_TIMEOUT_MS, &job->timeout_ms))
+		return -EINVAL;
+	if (val[GFPCTX_KEY_ALLOW] && strcmp(val[GFPCTX_KEY_ALLOW], "warns"))
+		return -EINVAL;
+	job->allow_warns = val[GFPCTX_KEY_ALLOW];
+	if (gfpctx_job_set_free(job, val[GFPCTX_KEY_FREE]))
+		return -EINVAL;
+	return gfpctx_job_check_size(job, val[GFPCTX_KEY_SIZE],
+				     val[GFPCTX_KEY_ORDER]);
+}
+
+/* May this job run on this kernel? */
+int gfpctx_job_admit(const struct gfpctx_job *job)
+{
+	enum gfpctx_verdict v = gfpctx_verdict(job->ctx, job->alloc, job->gfp,
+					       NULL);
+
+	if (job->ctx->unavailable && job->ctx->unavailable())
+		return -EOPNOTSUPP;
+	if (v == GFPCTX_FATAL || (v == GFPCTX_WARNS && !job->allow_warns))
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * One attempt, in whatever context the caller is in. noinline so that a
+ * might_sleep report names it in its backtrace.
+ */
+static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
+{
+	struct gfpctx_tally *t = &job->tally;
+	void *obj;
+	u64 t0;
+
+	t->attempts++;
+	if (!job->ctx->in_context(job)) {
+		t->ctx_mismatch++;
+		pr_err_ratelimited("%s: not in expected context (preempt_count=%#x irqs_disabled=%d)\n",
+				   job->ctx->name, preempt_count(),
+				   irqs_disabled());
+	}
+	if (gfpctx_inject_should_fail(job->size)) {
+		t->failed++;
+		t->injected++;
+		return;
+	}
+
+	t0 = ktime_get_ns();
+	obj = job->alloc->alloc(job);
+	gfpctx_tally_alloc_ns(t, ktime_get_ns() - t0);
+	if (!obj) {
+		t->failed++;
+		pr_warn_ratelimited("%s %s %s size=%zu: allocation failed\n",
+				    job->ctx->name, job->alloc->name,
+				    job->gfp->name, job->size);
+		return;
+	}
+	t->ok++;
+
+	if (job->free_process) {
+		job->objs[job->nobjs++] = obj;
+		return;
+	}
+	t0 = ktime_get_ns();
+	job->alloc->free(job, obj);
+	gfpctx_tally_free_ns(t, ktime_get_ns() - t0);
+}
+
+void gfpctx_run_batch(struct gfpctx_job *job)
+{
+	unsigned int n = min(job->batch, job->count - job->done);
+
+	while (n--) {
+		gfpctx_alloc_one(job);
+		job->done++;
+	}
+}
+
+void gfpctx_batch_done(struct gfpctx_job *job)
+{
+	complete(&job->batch_done);
+}
+
+static void gfpctx_free_held(struct gfpctx_job *job)
+{
+	while (job->nobjs) {
+		u64 t0 = ktime_get_ns();
+
+		job->alloc->free(job, job->objs[--job->nobjs]);
+		gfpctx_tally_free_ns(&job->tally, ktime_get_ns() - t0);
+	}
+}
+
+/* Fire batches until done, the deadline or a fatal signal. */
+static int gfpctx_job_drive(struct gfpctx_job *job)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(job->timeout_ms);
+	int ret = 0;
+
+	while (job->done < job->count) {
+		long left = deadline - jiffies;
+
+		if (left <= 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		reinit_completion(&job->batch_done);
+		job->ctx->fire(job);
+		left = wait_for_completion_killable_timeout(&job->batch_done,
+							    left);
+		if (left < 0) {
+			ret = -EINTR;
+			break;
+		}
+		if (!left) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		cond_resched();
+	}
+	/* Whatever is still pending is cancelled, a running batch waited for. */
+	job->ctx->stop(job);
+	return ret;
+}
+
+int gfpctx_job_run(struct gfpctx_job *job)
+{
+	int ret;
+
+	job->batch = clamp_t(unsigned long, GFPCTX_BATCH_BYTES / job->size, 1,
+			     GFPCTX_MAX_BATCH);
+	gfpctx_tally_init(&job->tally);
+	job->tally.jobs = 1;
+	init_completion(&job->batch_done);
+	spin_lock_init(&job->lock);
+
+	if (job->free_process) {
+		job->objs = kvmalloc_array(job->count, sizeof(*job->objs),
+					   GFP_KERNEL);
+		if (!job->objs)
+			return -ENOMEM;
+	}
+	if (job->alloc->setup) {
+		ret = job->alloc->setup(job);
+		if (ret)
+			goto err_free_objs;
+	}
+
+	job->ctx->start(job);
+	ret = gfpctx_job_drive(job);
+	gfpctx_free_held(job);
+	gfpctx_stats_merge(gfpctx_cell_index(job), &job->tally);
+
+	if (job->alloc->teardown)
+		job->alloc->teardown(job);
+err_free_objs:
+	kvfree(job->objs);
+	return ret;
+}

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gfpctx: what is legal where. One table, read top down, the first row
+ * that matches a cell gives its verdict on the running kernel.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+
+#include "gfpctx.h"
+
+struct gfpctx_rule {
+	unsigned int ctx_has;	/* all of these GFPCTX_CTX_* bits */
+	unsigned int alloc_has;	/* all of these GFPCTX_ALLOC_* bits */
+	bool blocking;		/* gfp allows direct reclaim */
+	enum gfpctx_verdict verdict;
+	const char *why;
+};
+
+static const struct gfpctx_rule gfpctx_rules[] = {
+	/*
+	 * PREEMPT_RT: the slab and page allocators take sleeping locks, so
+	 * true hard IRQ context and preemption-disabled sections may not
+	 * allocate at all (Documentation/locking/locktypes.rst).
+	 */
+	{ .ctx_has = GFPCTX_CTX_RAW,
+	  .verdict = GFPCTX_FATAL, .why = "rt-no-alloc-in-raw-context" },
+	/*
+	 * vmalloc: BUG_ON(in_interrupt()) in __get_vm_area_node(); kvmalloc
+	 * falls back to it when the gfp may block.
+	 */
+	{ .ctx_has = GFPCTX_CTX_INTERRUPT, .alloc_has = GFPCTX_ALLOC_VMALLOC,
+	  .blocking = true,
+	  .verdict = GFPCTX_FATAL, .why = "vmalloc-in-interrupt-bugs" },
+	/* might_alloc() -> might_sleep_if(gfpflags_allow_blocking()) */
+	{ .ctx_has = GFPCTX_CTX_ATOMIC, .blocking = true,
+	  .verdict = GFPCTX_WARNS, .why = "blocking-gfp-in-atomic" },
+	{ .verdict = GFPCTX_OK, .why = "allowed" },
+};
+
+bool gfpctx_cell_exists(const struct gfpctx_alloc *alloc,
+			const struct gfpctx_gfp *gfp)
+{
+	return !(alloc->flags & GFPCTX_ALLOC_KERNEL_ONLY) ||
+	       gfp->flags == GFP_KERNEL;
+}
+
+enum gfpctx_verdict gfpctx_verdict(const struct gfpctx_context *ctx,
+				   const struct gfpctx_alloc *alloc,
+				   const struct gfpctx_gfp *gfp,
+				   const char **why)
+{
+	unsigned int ctx_flags = gfpctx_ctx_flags(ctx);
+	bool blocking = gfpflags_allow_blocking(gfp->flags);
+	const struct gfpctx_rule *rule;
+
+	for (rule = gfpctx_rules; ; rule++) {
+		if ((ctx_flags & rule->ctx_has) != rule->ctx_has)
+			continue;
+		if ((alloc->flags & rule->alloc_has) != rule->alloc_has)
+			continue;
+		if (rule->blocking && !blocking)
+			continue;
+		break;
+	}
+	if (why)
+		*why = rule->why;
+	return rule->verdict;
+}
+
+const char *gfpctx_verdict_name(enum gfpctx_verdict verdict)
+{
+	static const char * const names[] = {
+		[GFPCTX_OK] = "ok",
+		[GFPCTX_WARNS] = "warns",
+		[GFPCTX_FATAL] = "fatal",
+	};
+
+	return names[verdict];
+}
+
+int gfpctx_rules_show(struct seq_file *m, void *unused)
+{
+	unsigned int c, a, g;
+
+	for (c = 0; c < GFPCTX_NR_CONTEXTS; c++) {
+		const struct gfpctx_context *ctx = &gfpctx_contexts[c];
+
+		for (a = 0; a < GFPCTX_NR_ALLOCS; a++) {
+			for (g = 0; g < GFPCTX_NR_GFPS; g++) {
+				const struct gfpctx_alloc *alloc;
+				const struct gfpctx_gfp *gfp;
+				enum gfpctx_verdict v;
+				const char *why;
+
+				alloc = &gfpctx_allocs[a];
+				gfp = &gfpctx_gfps[g];
+				if (!gfpctx_cell_exists(alloc, gfp))
+					continue;
+				v = gfpctx_verdict(ctx, alloc, gfp, &why);
+				seq_printf(m, "context=%s class=%s alloc=%s gfp=%s verdict=%s why=%s\n",
+					   ctx->name,
+					   gfpctx_class_name(gfpctx_ctx_class(ctx)),
+					   alloc->name, gfp->name,
+					   gfpctx_verdict_name(v), why);
+			}
+		}
+	}
+	return 0;
+}
