@@ -251,11 +251,22 @@ static void gfpctx_stop_tasklet(struct gfpctx_job *job)
 }
 
 #ifdef GFPCTX_HAVE_WQ_BH
+/*
+ * An INIT_WORK() call site of its own gives the item a lockdep class of
+ * its own: a BH work item runs in softirq, a workqueue item in process
+ * context, and one class used in both is an "inconsistent lock state".
+ */
+static void gfpctx_start_bh_work(struct gfpctx_job *job)
+{
+	INIT_WORK(&job->work, gfpctx_work_fn);
+}
+
 static void gfpctx_fire_bh_work(struct gfpctx_job *job)
 {
 	queue_work(system_bh_wq, &job->work);
 }
 #else
+#define gfpctx_start_bh_work gfpctx_nothing
 #define gfpctx_fire_bh_work gfpctx_nothing
 #endif
 
@@ -420,7 +431,7 @@ const struct gfpctx_context gfpctx_contexts[] = {
 		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
 		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
 		.unavailable = gfpctx_no_wq_bh,
-		.start = gfpctx_start_work, .fire = gfpctx_fire_bh_work,
+		.start = gfpctx_start_bh_work, .fire = gfpctx_fire_bh_work,
 		.stop = gfpctx_stop_work, .in_context = gfpctx_in_softirq,
 	}, {
 		.name = "hrtimer_soft",

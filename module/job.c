@@ -190,6 +190,7 @@ int gfpctx_job_admit(const struct gfpctx_job *job)
 static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
 {
 	struct gfpctx_tally *t = &job->tally;
+	bool injected;
 	void *obj;
 	u64 t0;
 
@@ -200,20 +201,21 @@ static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
 				   job->ctx->name, preempt_count(),
 				   irqs_disabled());
 	}
-	if (gfpctx_inject_should_fail(job->size)) {
-		t->failed++;
+	injected = gfpctx_inject_should_fail(job->size);
+	if (injected) {
 		t->injected++;
-		return;
+		obj = NULL;
+	} else {
+		t0 = ktime_get_ns();
+		obj = job->alloc->alloc(job);
+		gfpctx_tally_alloc_ns(t, ktime_get_ns() - t0);
 	}
-
-	t0 = ktime_get_ns();
-	obj = job->alloc->alloc(job);
-	gfpctx_tally_alloc_ns(t, ktime_get_ns() - t0);
 	if (!obj) {
 		t->failed++;
-		pr_warn_ratelimited("%s %s %s size=%zu: allocation failed\n",
+		pr_warn_ratelimited("%s %s %s size=%zu: allocation failed%s\n",
 				    job->ctx->name, job->alloc->name,
-				    job->gfp->name, job->size);
+				    job->gfp->name, job->size,
+				    injected ? " (injected)" : "");
 		return;
 	}
 	t->ok++;
@@ -261,6 +263,14 @@ static int gfpctx_job_drive(struct gfpctx_job *job)
 	while (job->done < job->count) {
 		long left = deadline - jiffies;
 
+		/*
+		 * A batch run by the writer itself completes before the wait,
+		 * and a completed wait does not look at signals: look here.
+		 */
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		if (left <= 0) {
 			ret = -ETIMEDOUT;
 			break;
