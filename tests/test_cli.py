@@ -1,0 +1,111 @@
+"""Tests of tools/gfpctx_ci/cli.py that build and boot nothing: the boot
+split, test selection, timeouts, argument parsing, rules-doc, dry runs."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
+
+from gfpctx_ci import cli  # noqa: E402
+
+RULES = ('context=task class=process alloc=kmalloc gfp=GFP_KERNEL verdict=ok why=-\n'
+         'context=task class=process alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-\n')
+DOC = ('.. rules-table-begin: stock\nold\n.. rules-table-end: stock\n\n'
+       '.. rules-table-begin: rt\nold\n.. rules-table-end: rt\n')
+
+
+def test_split_boots() -> None:
+    assert cli.split_boots(['contexts.sh', 'warns.sh', 'inject.sh']) == [
+        ('clean', ['contexts.sh', 'inject.sh']), ('provoke', ['warns.sh'])]
+
+
+def test_split_boots_drops_empty_boots() -> None:
+    assert cli.split_boots(['warns.sh']) == [('provoke', ['warns.sh'])]
+    assert cli.split_boots(['contexts.sh']) == [('clean', ['contexts.sh'])]
+    assert cli.split_boots([]) == []
+
+
+def test_select_tests() -> None:
+    available = ['contexts.sh', 'inject.sh', 'warns.sh']
+    assert cli.select_tests(available, None) == available
+    assert cli.select_tests(available, ' warns.sh , contexts.sh,') == [
+        'warns.sh', 'contexts.sh']
+    with pytest.raises(SystemExit, match='unknown test.*nope.sh'):
+        cli.select_tests(available, 'contexts.sh,nope.sh')
+
+
+def test_test_timeout_s(tmp_path: Path) -> None:
+    assert cli.test_timeout_s(None) == cli.DEFAULT_TEST_TIMEOUT_S
+    assert cli.test_timeout_s(tmp_path) == cli.DEFAULT_TEST_TIMEOUT_S
+    (tmp_path / 'gfpctx').mkdir()
+    (tmp_path / 'gfpctx' / 'settings').write_text('# per-test\ntimeout=900\n')
+    assert cli.test_timeout_s(tmp_path) == 900
+
+
+def test_append_line() -> None:
+    line = cli.append_line(cli.lanes.get('debug'), ['a.sh', 'b.sh'])
+    assert line[0] == 'console=ttyS0'
+    assert line[-1] == 'gfpctx_tests=a.sh,b.sh'
+
+
+def test_parser_run() -> None:
+    args = cli.parser().parse_args(['run', '--lane', 'rt', '--tests', 'a.sh'])
+    assert (args.lane, args.tests, args.func) == ('rt', 'a.sh', cli.cmd_run)
+    assert not args.dry_run and args.kernel is None
+
+
+def test_parser_rejects_unknown_lane(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.parser().parse_args(['run', '--lane', 'nope'])
+    assert exit_.value.code == 2
+    assert 'nope' in capsys.readouterr().err
+
+
+def test_parser_other_commands() -> None:
+    p = cli.parser()
+    args = p.parse_args(['kernel', '--print', 'kdir'])
+    assert (args.print, args.lane, args.func) == ('kdir', 'debug', cli.cmd_kernel)
+    args = p.parse_args(['rules-doc', '--write'])
+    assert args.write and args.func == cli.cmd_rules_doc
+    assert args.doc.name == 'gfpctx.rst'
+    args = p.parse_args(['lint'])
+    assert (args.lanes, args.func) == ('stock,rt,lts', cli.cmd_lint)
+    with pytest.raises(SystemExit):
+        p.parse_args([])
+
+
+def test_rules_doc_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = tmp_path / 'gfpctx.rst'
+    doc.write_text(DOC)
+    argv = ['rules-doc', '--out', str(tmp_path / 'out'), '--doc', str(doc)]
+    assert cli.main(argv) == 1                       # no tables dumped yet
+    assert 'run the stock, rt lanes first' in capsys.readouterr().err
+    for lane in ('stock', 'rt'):
+        (tmp_path / 'out' / lane).mkdir(parents=True)
+        (tmp_path / 'out' / lane / 'clean.tables.txt').write_text(RULES)
+    assert cli.main(argv) == 1                       # stale
+    assert 'rerun with --write' in capsys.readouterr().err
+    assert cli.main([*argv, '--write']) == 0
+    assert 'task    process ok/ok' in doc.read_text()
+    assert cli.main(argv) == 0
+
+
+def test_dry_run_prints_both_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv('GFPCTX_CACHE', str(tmp_path / 'cache'))
+    monkeypatch.setenv('GFPCTX_ACCEL', 'tcg')
+    assert cli.main(['run', '--dry-run', '--kernel', str(tmp_path / 'bzImage'),
+                     '--kdir', str(tmp_path / 'kdir'), '--out', str(tmp_path / 'out'),
+                     '--tests', 'contexts.sh,warns.sh']) == 0
+    captured = capsys.readouterr()
+    assert f'kernel {tmp_path}/bzImage' in captured.out
+    qemu_lines = [line for line in captured.err.splitlines() if 'qemu-system' in line]
+    assert len(qemu_lines) == 2
+    assert 'gfpctx_tests=contexts.sh' in qemu_lines[0]
+    assert 'out/debug/clean.ktap' in qemu_lines[0]
+    assert 'gfpctx_tests=warns.sh' in qemu_lines[1]
+    assert 'out/debug/provoke.ktap' in qemu_lines[1]
+    assert not (tmp_path / 'out').exists()            # nothing built

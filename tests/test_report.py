@@ -1,0 +1,130 @@
+"""Tests of tools/gfpctx_ci/report.py: JUnit read back, summary text."""
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
+
+from gfpctx_ci.ktap import KtapResult, parse  # noqa: E402
+from gfpctx_ci.report import summary, write_junit  # noqa: E402
+from gfpctx_ci.splat import Splat, scan  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / 'data'
+CLEAN_KTAP = 'TAP version 13\n1..1\n# selftests: gfpctx: contexts.sh\n' \
+             '# TAP version 13\n# 1..2\n# ok 1 lists\n' \
+             '# ok 2 ipi # SKIP needs 2 CPUs\n' \
+             'ok 1 selftests: gfpctx: contexts.sh\n'
+
+
+def ktap(name: str) -> KtapResult:
+    return parse((DATA / name).read_text())
+
+
+def splats(name: str) -> list[Splat]:
+    return scan((DATA / name).read_text())
+
+
+def junit(tmp_path: Path, results: list[tuple[str, KtapResult]],
+          found: list[Splat]) -> ET.Element:
+    path = tmp_path / 'junit.xml'
+    write_junit(path, 'debug', results, found)
+    return ET.parse(path).getroot()
+
+
+def test_junit_suites_and_testcases(tmp_path: Path) -> None:
+    root = junit(tmp_path, [('clean', ktap('kselftest_clean.ktap')),
+                            ('warns', ktap('kselftest_timeout.ktap'))],
+                 splats('console_warns.log'))
+    assert root.tag == 'testsuites'
+    suites = root.findall('testsuite')
+    assert [s.get('name') for s in suites] == [
+        'debug.clean', 'debug.warns', 'debug.dmesg']
+    clean, warns, dmesg = suites
+    assert (clean.get('tests'), clean.get('failures'),
+            clean.get('skipped')) == ('13', '1', '3')
+    # 6 counted tests and one testcase for the KTAP errors
+    assert (warns.get('tests'), warns.get('failures')) == ('7', '3')
+    assert (dmesg.get('tests'), dmesg.get('failures')) == ('3', '3')
+    assert (root.get('tests'), root.get('failures'),
+            root.get('skipped')) == ('23', '7', '3')
+
+
+def test_junit_testcase_details(tmp_path: Path) -> None:
+    root = junit(tmp_path, [('clean', ktap('kselftest_clean.ktap'))], [])
+    cases = root.findall("testsuite[@name='debug.clean']/testcase")
+    assert {c.get('classname') for c in cases} == {
+        'gfpctx.contexts.sh', 'gfpctx.ok_cells.sh', 'gfpctx.inject.sh',
+        'gfpctx.bad_input.sh', 'gfpctx.lifecycle.sh'}
+    failed = [c for c in cases if c.find('failure') is not None]
+    assert [c.get('name') for c in failed] == [
+        'fail_next=3 in timer context gives failed=3']
+    failure = failed[0].find('failure')
+    assert failure.get('type') == 'fail'
+    assert 'expected failed=3 injected=3' in failure.text
+    skipped = {c.get('name'): c.find('skipped').get('message')
+               for c in cases if c.find('skipped') is not None}
+    assert skipped == {
+        'ipi available': 'needs 2 CPUs',
+        'bh_work kmalloc GFP_ATOMIC': 'needs WQ_BH',
+        'lifecycle.sh': 'kmemleak not available (CONFIG_DEBUG_KMEMLEAK=n)'}
+
+
+def test_junit_splats_and_ktap_errors(tmp_path: Path) -> None:
+    root = junit(tmp_path, [('clean', ktap('kselftest_crash.ktap'))],
+                 splats('console_warns.log'))
+    names = [c.get('name') for c in
+             root.findall("testsuite[@name='debug.dmesg']/testcase")]
+    assert names == ['splat: lockdep in gfpctx_run_spinlock',
+                     'splat: warning in __handle_irq_event_percpu',
+                     'splat: might_sleep in gfpctx_audit_probe']
+    failure = root.find("testsuite[@name='debug.dmesg']/testcase/failure")
+    assert failure.get('message') == 'WARNING: bad unlock balance detected!'
+    crash = root.find("testsuite[@name='debug.clean']")
+    cut = crash.find("testcase[@name='ok_cells.sh']/failure")
+    assert cut.get('type') == 'error'
+    errors = crash.find("testcase[@classname='gfpctx.ktap']/failure")
+    assert errors.text.count('\n') == 2
+
+
+def test_junit_clean_dmesg_has_a_passing_case(tmp_path: Path) -> None:
+    root = junit(tmp_path, [('clean', parse(CLEAN_KTAP))], [])
+    dmesg = root.find("testsuite[@name='debug.dmesg']")
+    assert [c.get('name') for c in dmesg] == ['no unexpected splat']
+    assert root.get('failures') == '0'
+
+
+def test_summary_fail() -> None:
+    text = summary('debug', '6.12.117-gfpctx-debug',
+                   [('clean', ktap('kselftest_clean.ktap')),
+                    ('warns', ktap('kselftest_timeout.ktap'))],
+                   splats('console_warns.log'), 2.04, 61.26)
+    lines = text.splitlines()
+    assert lines[:8] == [
+        'lane     debug',
+        'kernel   6.12.117-gfpctx-debug',
+        'passed   13',
+        'failed   3',
+        'skipped  3',
+        'splats   3 unexpected, 3 expected',
+        'boot     2.0 s',
+        'suite    61.3 s',
+    ]
+    assert 'FAIL   clean: inject.sh / fail_next=3 in timer context gives ' \
+           'failed=3: fail' in lines
+    assert 'FAIL   warns: warns.sh: timeout: 45 seconds' in lines
+    assert 'SPLAT  might_sleep: BUG: sleeping function called from invalid ' \
+           'context at mm/slub.c:4119 in gfpctx_audit_probe ' \
+           '(console line 192)' in lines
+    assert sum(line.startswith('KTAP ') for line in lines) == 2
+    assert lines[-1] == 'RESULT: FAIL'
+
+
+def test_summary_pass_and_no_results() -> None:
+    expected_only = [s for s in splats('console_warns.log') if s.expected]
+    text = summary('debug', 'k', [('clean', parse(CLEAN_KTAP))],
+                   expected_only, 1.0, 2.0)
+    assert 'splats   0 unexpected, 3 expected' in text
+    assert text.endswith('RESULT: PASS\n')
+    assert summary('debug', 'k', [], [], 0, 0).endswith('RESULT: FAIL\n')

@@ -1,0 +1,126 @@
+"""Tests of tools/gfpctx_ci/rulesdoc.py: rules lines to the rst table."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
+
+from gfpctx_ci import rulesdoc  # noqa: E402
+from gfpctx_ci.rulesdoc import Rule  # noqa: E402
+
+# What debugfs prints: context lines, then one rules line per cell;
+# vmalloc is GFP_KERNEL-only, so it has a single cell per context.
+RULES = """\
+name=task class=process available=yes
+name=hardirq class=atomic available=yes
+context=task class=process alloc=kmalloc gfp=GFP_KERNEL verdict=ok why=-
+context=task class=process alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-
+context=task class=process alloc=kmalloc gfp=GFP_NOWAIT verdict=ok why=-
+context=task class=process alloc=vmalloc gfp=GFP_KERNEL verdict=ok why=-
+context=hardirq class=atomic alloc=kmalloc gfp=GFP_KERNEL verdict=warns why=sleep
+context=hardirq class=atomic alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-
+context=hardirq class=atomic alloc=kmalloc gfp=GFP_NOWAIT verdict=ok why=-
+context=hardirq class=atomic alloc=vmalloc gfp=GFP_KERNEL verdict=fatal why=bug
+"""
+
+DOC = """\
+Title
+=====
+
+.. rules-table-begin: stock
+old stock table
+.. rules-table-end: stock
+
+text between
+
+.. rules-table-begin: rt
+old rt table
+.. rules-table-end: rt
+"""
+
+
+def test_parse_skips_context_lines() -> None:
+    rules = rulesdoc.parse(RULES)
+    assert len(rules) == 8
+    assert rules[0] == Rule('task', 'process', 'kmalloc', 'GFP_KERNEL', 'ok')
+    assert rules[-1] == Rule('hardirq', 'atomic', 'vmalloc', 'GFP_KERNEL', 'fatal')
+
+
+def test_parse_rejects_unknown_verdict() -> None:
+    with pytest.raises(ValueError, match='unknown verdict'):
+        rulesdoc.parse('context=a class=b alloc=c gfp=GFP_KERNEL verdict=maybe\n')
+
+
+def test_parse_rejects_text_without_rules() -> None:
+    with pytest.raises(ValueError, match='no rules'):
+        rulesdoc.parse('name=task class=process available=yes\n')
+
+
+def test_render_row_per_context_column_per_allocator() -> None:
+    lines = rulesdoc.render(rulesdoc.parse(RULES)).splitlines()
+    assert lines[1].split() == ['context', 'class', 'kmalloc', 'vmalloc']
+    assert lines[3].split() == ['task', 'process', 'ok/ok/ok', 'ok']
+    assert lines[4].split() == ['hardirq', 'atomic', 'W/ok/ok', 'F']
+    assert len(lines) == 6
+    # the border lines are as wide as the widest cell of each column
+    assert lines[0] == lines[2] == lines[5] == '======= ======= ======== ======='
+
+
+def test_render_orders_cells_kernel_atomic_nowait() -> None:
+    rules = [Rule('c', 'k', 'a', 'GFP_NOWAIT', 'fatal'),
+             Rule('c', 'k', 'a', 'GFP_KERNEL', 'ok'),
+             Rule('c', 'k', 'a', 'GFP_ATOMIC', 'warns')]
+    assert rulesdoc.render(rules).splitlines()[3].split() == ['c', 'k', 'ok/W/F']
+
+
+def test_replace_swaps_only_its_lane() -> None:
+    doc = rulesdoc.replace(DOC, 'stock', 'NEW')
+    assert 'old stock table' not in doc
+    assert '.. rules-table-begin: stock\n\nNEW\n\n.. rules-table-end: stock' in doc
+    assert 'old rt table' in doc
+    assert rulesdoc.replace(doc, 'stock', 'NEW') == doc
+
+
+def test_replace_without_markers() -> None:
+    with pytest.raises(ValueError, match='lts'):
+        rulesdoc.replace(DOC, 'lts', 'NEW')
+
+
+def lanes(tmp_path: Path, stock: str, rt: str) -> dict[str, Path]:
+    paths = {'stock': tmp_path / 'stock.txt', 'rt': tmp_path / 'rt.txt'}
+    paths['stock'].write_text(stock)
+    paths['rt'].write_text(rt)
+    return paths
+
+
+def test_check_names_stale_lanes_then_write_fixes_them(tmp_path: Path) -> None:
+    doc = tmp_path / 'gfpctx.rst'
+    doc.write_text(DOC)
+    tables = lanes(tmp_path, RULES, RULES.replace('verdict=warns', 'verdict=fatal'))
+    assert rulesdoc.check(doc, tables) == ['stock', 'rt']
+    rulesdoc.write(doc, tables)
+    assert rulesdoc.check(doc, tables) == []
+    text = doc.read_text()
+    assert 'hardirq atomic  W/ok/ok  F' in text     # stock
+    assert 'hardirq atomic  F/ok/ok  F' in text     # rt
+    assert text.startswith('Title\n') and 'text between' in text
+
+
+def test_check_after_a_rules_change(tmp_path: Path) -> None:
+    doc = tmp_path / 'gfpctx.rst'
+    doc.write_text(DOC)
+    tables = lanes(tmp_path, RULES, RULES)
+    rulesdoc.write(doc, tables)
+    tables['rt'].write_text(RULES.replace('verdict=fatal', 'verdict=ok'))
+    assert rulesdoc.check(doc, tables) == ['rt']
+
+
+def test_replace_fills_an_empty_block() -> None:
+    doc = '.. rules-table-begin: stock\n.. rules-table-end: stock\n'
+    table = rulesdoc.render(rulesdoc.parse(RULES))
+    filled = rulesdoc.replace(doc, 'stock', table)
+    assert f'\n{table}\n' in filled
+    assert rulesdoc.replace(filled, 'stock', table) == filled

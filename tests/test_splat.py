@@ -1,0 +1,130 @@
+"""Tests of tools/gfpctx_ci/splat.py on recorded console logs."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
+
+from gfpctx_ci.splat import Splat, scan, unexpected  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / 'data'
+
+
+def load(name: str) -> list[Splat]:
+    return scan((DATA / name).read_text())
+
+
+def summary(splats: list[Splat]) -> list[tuple[str, int, str, bool]]:
+    return [(s.kind, s.line_no, s.function, s.expected) for s in splats]
+
+
+def test_provoked_boot() -> None:
+    assert summary(load('console_warns.log')) == [
+        # GFP_KERNEL in a timer: lockdep's fs_reclaim report, then the BUG
+        ('lockdep', 12, 'gfpctx_alloc_one', True),
+        ('might_sleep', 87, 'gfpctx_alloc_one', True),
+        # vmalloc under a spinlock; gfpctx_alloc_one.isra.0 in the trace
+        ('might_sleep', 118, 'gfpctx_alloc_one', True),
+        # inside a window, but of an undeclared kind
+        ('lockdep', 146, 'gfpctx_run_spinlock', False),
+        # after the end marker
+        ('warning', 168, '__handle_irq_event_percpu', False),
+        ('might_sleep', 192, 'gfpctx_audit_probe', False),
+    ]
+
+
+def test_titles() -> None:
+    splats = load('console_warns.log')
+    assert splats[0].title == 'WARNING: inconsistent lock state'
+    assert splats[1].title == ('BUG: sleeping function called from invalid'
+                               ' context at include/linux/sched/mm.h:321')
+    assert splats[4].title.startswith(
+        'WARNING: CPU: 1 PID: 143 at kernel/irq/handle.c:161 ')
+
+
+def test_unexpected() -> None:
+    splats = load('console_warns.log')
+    assert [s.line_no for s in unexpected(splats)] == [146, 168, 192]
+
+
+def test_every_kind_once_per_report() -> None:
+    assert summary(load('console_splats.log')) == [
+        ('kasan', 7, 'gfpctx_stats_show', False),
+        # two objects and the count line: one report
+        ('kmemleak', 37, 'gfpctx_alloc_one', False),
+        ('atomic_sleep', 51, 'gfpctx_sleep_in_job', False),
+        ('rcu_stall', 64, 'gfpctx_spin_forever', False),
+        ('soft_lockup', 77, 'gfpctx_spin_forever', False),
+        ('hard_lockup', 87, 'gfpctx_irq_spin', False),
+        ('hung_task', 91, 'gfpctx_exit', False),
+        ('bad_page', 101, 'gfpctx_free_pages', False),
+        # the WARNING the list check ends in is the same report
+        ('list_corruption', 112, 'gfpctx_pool_put', False),
+        ('ubsan', 123, 'gfpctx_hist_add', False),
+        ('bug', 132, '', False),
+        # page fault BUG, its Oops and the panic: one report
+        ('oops', 133, 'gfpctx_cell_lookup', False),
+    ]
+
+
+def test_markers_and_harmless_lines_are_no_splats() -> None:
+    text = ('[    1.0] gfpctx-expect: begin kind=might_sleep '
+            'func=gfpctx_alloc_one\n'
+            '[    1.1] INFO: lockdep is turned off.\n'
+            '[    1.2] Modules linked in: gfpctx(O)\n'
+            '[    1.3] gfpctx: loaded: contexts=17 available=16 rt=no\n'
+            '[    1.4] gfpctx-expect: end\n')
+    assert scan(text) == []
+
+
+def test_window_kinds_comma_list_and_caller_ids() -> None:
+    text = ('[    1.000000][  T101] gfpctx-expect: begin '
+            'kind=might_sleep,atomic_sleep\n'
+            '[    1.000001][  T101] BUG: scheduling while atomic: '
+            'sh/101/0x00000002\n'
+            '[    1.000002][  T101] gfpctx-expect: end\r\n'
+            '[    1.000003][  T101] BUG: scheduling while atomic: '
+            'sh/101/0x00000002\r\n')
+    assert summary(scan(text)) == [
+        ('atomic_sleep', 2, '', True), ('atomic_sleep', 4, '', False)]
+
+
+def test_warning_without_cpu_and_other_lockdep_kinds() -> None:
+    text = ('WARNING: at mm/vmalloc.c:3353 vfree+0x2a5/0x2f0 [gfpctx]\n'
+            '---[ end trace 0000000000000000 ]---\n'
+            'WARNING: possible circular locking dependency detected\n'
+            'WARNING: suspicious RCU usage\n'
+            'INFO: possible irq lock inversion dependency detected\n'
+            'BUG: MAX_LOCKDEP_ENTRIES too low!\n'
+            'rcu: INFO: rcu_sched self-detected stall on CPU\n'
+            'Oops: general protection fault, probably for non-canonical '
+            'address 0xdffffc0000000001: 0000 [#2] PREEMPT SMP KASAN\n'
+            '---[ end trace 0000000000000000 ]---\n'
+            'kernel BUG at mm/slub.c:512!\n')
+    assert [(s.kind, s.function) for s in scan(text)] == [
+        ('warning', 'vfree'), ('lockdep', ''), ('lockdep', ''),
+        ('lockdep', ''), ('lockdep', ''), ('rcu_stall', ''), ('oops', ''),
+        ('oops', '')]
+
+
+def test_might_sleep_without_gfpctx_frame() -> None:
+    text = ('BUG: sleeping function called from invalid context at '
+            'mm/slub.c:4119\n'
+            'Call Trace:\n'
+            ' <TASK>\n'
+            ' dump_stack_lvl+0x80/0x90\n'
+            ' ? other_fn+0x1/0x2\n'
+            ' __might_resched+0x1c8/0x280\n'
+            ' some_driver_probe+0x5e/0xa0 [somedrv]\n'
+            ' </TASK>\n')
+    assert scan(text)[0].function == 'some_driver_probe'
+
+
+def test_panic_after_an_expected_splat_is_not_hidden() -> None:
+    text = ('gfpctx-expect: begin kind=might_sleep\n'
+            'BUG: sleeping function called from invalid context at x.c:1\n'
+            'Kernel panic - not syncing: Attempted to kill init!\n'
+            'gfpctx-expect: end\n')
+    assert summary(scan(text)) == [
+        ('might_sleep', 2, '', True), ('oops', 3, '', False)]

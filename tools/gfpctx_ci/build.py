@@ -1,0 +1,100 @@
+"""Per-lane builds from the repository: gfpctx.ko and the installed
+kselftest target."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from . import kernel, shell
+
+REPO = kernel.REPO
+MODULE_SOURCES = REPO / "module"
+SELFTESTS = REPO / "selftests" / "gfpctx"
+_BUILD_PRODUCTS = ("*.o", "*.ko", "*.mod", "*.mod.c", ".*.cmd", "Module.symvers",
+                   "modules.order", ".tmp_versions")
+
+
+class BuildError(RuntimeError):
+    """The module or the kselftest target could not be built."""
+
+
+def build_module(kdir: Path, workdir: Path) -> Path:
+    """Build gfpctx.ko against kdir in a fresh copy of module/ under workdir
+    (lanes never share objects); return the .ko."""
+    if not (MODULE_SOURCES / "Makefile").is_file():
+        raise BuildError(f"{MODULE_SOURCES}/Makefile missing")
+    shutil.rmtree(workdir, ignore_errors=True)
+    shutil.copytree(MODULE_SOURCES, workdir, ignore=shutil.ignore_patterns(*_BUILD_PRODUCTS))
+    shell.run(["make", "-C", str(workdir), f"KDIR={kdir}", f"-j{kernel.jobs()}"])
+    ko = workdir / "gfpctx.ko"
+    if not ko.is_file():
+        raise BuildError(f"module build made no {ko}")
+    return ko
+
+
+def checkpatch() -> list[str]:
+    """checkpatch.pl --strict --no-tree -f findings in the C sources."""
+    script = kernel.selftest_tree() / "scripts/checkpatch.pl"
+    sources = sorted([*MODULE_SOURCES.glob("*.[ch]"), *SELFTESTS.glob("*.[ch]")])
+    problems = []
+    for source in sources:
+        try:
+            shell.run([str(script), "--strict", "--no-tree", "--quiet", "-f", str(source)],
+                      quiet=True)
+        except shell.CommandError:
+            problems.append(f"checkpatch: {source.relative_to(REPO)}")
+    return problems
+
+
+def strict_build(kdir: Path, workdir: Path) -> list[str]:
+    """The warnings of a W=1 C=1 build of the module against kdir."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    shutil.copytree(MODULE_SOURCES, workdir, ignore=shutil.ignore_patterns(*_BUILD_PRODUCTS))
+    out = shell.run(["make", "-C", str(workdir), f"KDIR={kdir}", "W=1", "C=1"], quiet=True)
+    return [line for line in out.splitlines()
+            if "warning:" in line or "error:" in line or "sparse:" in line]
+
+
+def install_kselftest(install_path: Path) -> Path | None:
+    """Install selftests/gfpctx with the 6.12 tree's kselftest framework
+    into install_path; None (with a message) when it has no Makefile yet."""
+    if not (SELFTESTS / "Makefile").is_file():
+        print(f"gfpctx-ci: {SELFTESTS}/Makefile missing: kselftest install skipped")
+        return None
+    tree = kernel.selftest_tree() / "tools/testing/selftests"
+    target = tree / "gfpctx"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(SELFTESTS, target)
+    shutil.rmtree(install_path, ignore_errors=True)
+    shell.run(["make", "-C", str(tree), "TARGETS=gfpctx",
+               f"INSTALL_PATH={install_path}", "install"], quiet=True)
+    if not (install_path / "run_kselftest.sh").is_file():
+        raise BuildError(f"kselftest install made no {install_path}/run_kselftest.sh")
+    return install_path
+
+
+def kunit_parse(ktap: Path) -> tuple[bool, str]:
+    """The kernel's own KTAP parser (tools/testing/kunit/kunit.py parse) on
+    a KTAP file: whether it parses it with no test failed, crashed or in
+    error, and its closing "Testing complete" line (or its last line)."""
+    script = kernel.selftest_tree() / "tools/testing/kunit/kunit.py"
+    proc = subprocess.run([sys.executable, str(script), "parse", str(ktap)],
+                          capture_output=True, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    last = next((line for line in reversed(lines) if "Testing complete" in line),
+                lines[-1] if lines else proc.stderr.strip()[-200:])
+    said = last.split("] ", 1)[-1]
+    # Its exit code is 1 for a run of skips only: read its closing line.
+    accepted = ("Testing complete" in said
+                and not re.search(r"(failed|crashed|errors): [1-9]", said))
+    return accepted, said
+
+
+def test_list(install_path: Path) -> list[str]:
+    """Test names (e.g. warns.sh) of the installed gfpctx target."""
+    listing = install_path / "kselftest-list.txt"
+    return [line.split(":", 1)[1] for line in listing.read_text().splitlines()
+            if line.startswith("gfpctx:")]

@@ -1,0 +1,307 @@
+"""gfpctx-ci: build or fetch a lane's kernel, build gfpctx.ko and the
+kselftest target, boot under QEMU (a clean boot, then a provoke boot for
+warns.sh), and give a verdict from KTAP and the kernel log."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import build, initramfs, kernel, lanes, qemu, shell
+
+PROVOKE = ("warns.sh",)      # tests that provoke splats: their own boot
+TEST_MARGIN_S = 60           # added to the kselftest timeout of each test
+DEFAULT_TEST_TIMEOUT_S = 45  # kselftest's default when no settings file
+
+
+@dataclass
+class Outcome:
+    """One lane's run, for the exit code and `check`'s table."""
+
+    lane: str
+    release: str = "?"
+    counts: dict[str, int] = field(default_factory=dict)
+    splats: str = "-"
+    boot_s: float | None = None
+    suite_s: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+
+def split_boots(selected: list[str]) -> list[tuple[str, list[str]]]:
+    """(boot, tests) pairs: clean tests in one boot, provoking ones after."""
+    clean = [t for t in selected if t not in PROVOKE]
+    provoke = [t for t in selected if t in PROVOKE]
+    return [(name, tests) for name, tests in (("clean", clean), ("provoke", provoke)) if tests]
+
+
+def test_timeout_s(kselftest: Path | None) -> int:
+    """The gfpctx target's per-test timeout (its `settings` file)."""
+    settings = kselftest / "gfpctx" / "settings" if kselftest else None
+    if settings and settings.is_file():
+        for line in settings.read_text().splitlines():
+            if line.startswith("timeout="):
+                return int(line.split("=", 1)[1])
+    return DEFAULT_TEST_TIMEOUT_S
+
+
+def select_tests(available: list[str], wanted: str | None) -> list[str]:
+    if not wanted:
+        return available
+    chosen = [t.strip() for t in wanted.split(",") if t.strip()]
+    unknown = [t for t in chosen if t not in available]
+    if unknown:
+        raise SystemExit(f"gfpctx-ci: unknown test(s) {', '.join(unknown)}; "
+                         f"installed: {', '.join(available)}")
+    return chosen
+
+
+def append_line(lane: lanes.Lane, tests: list[str]) -> list[str]:
+    return [*lanes.COMMON_CMDLINE, *lane.cmdline, f"gfpctx_tests={','.join(tests)}"]
+
+
+def get_kernel(lane: lanes.Lane, args: argparse.Namespace) -> kernel.Kernel:
+    kern = kernel.get(lane, args.kernel, args.kdir)
+    how = "build" if lane.source == "build" else "download"
+    print(f"gfpctx-ci: {lane.name}: kernel {kern.release} ({kern.figure(how)})\n"
+          f"  image {kern.image}\n  KDIR  {kern.kdir}", flush=True)
+    return kern
+
+
+def verdict(out: Path, lane: lanes.Lane, release: str,
+            boots: list[tuple[str, qemu.Boot]]) -> Outcome:
+    """KTAP + splats of the boots into junit.xml and summary.txt."""
+    from . import ktap, report, splat  # the verdict half, imported when needed
+    results, splats, outcome = [], [], Outcome(lane.name, release)
+    for name, boot in boots:
+        result = ktap.parse(boot.ktap)
+        if not qemu.KTAP_RESULT.search(boot.ktap.encode()):
+            result.errors.append("no KTAP output")
+        if boot.error:
+            result.errors.append(boot.error)
+        if boot.ktap.strip():
+            accepted, said = build.kunit_parse(out / f"{name}.ktap")
+            print(f"gfpctx-ci: {lane.name}/{name}: kunit.py parse: {said}", flush=True)
+            if not accepted and not result.errors and result.ok():
+                result.errors.append(f"kunit.py parse does not accept the KTAP: {said}")
+        results.append((name, result))
+        splats += splat.scan(boot.console)
+        outcome.errors += [f"{name}: {e}" for e in result.errors]
+        outcome.errors += [f"{name}: {t.name}: {t.status}" for _, t in result.leaves()
+                           if t.status in ktap.FAILING]
+    bad = splat.unexpected(splats)
+    outcome.errors += [f"splat {s.kind}: {s.title} in {s.function}" for s in bad]
+    outcome.counts = {k: sum(r.counts()[k] for _, r in results)
+                      for k in ("passed", "failed", "skipped")}
+    outcome.splats = f"{len(bad)}/{len(splats) - len(bad)}"
+    outcome.boot_s = max((b.boot_s for _, b in boots if b.boot_s is not None), default=None)
+    outcome.suite_s = sum(b.suite_s or 0.0 for _, b in boots)
+    report.write_junit(out / "junit.xml", lane.name, results, splats)
+    text = report.summary(lane.name, release, results, splats,
+                          outcome.boot_s or 0.0, outcome.suite_s)
+    (out / "summary.txt").write_text(text)
+    print(text, end="")
+    return outcome
+
+
+def run_lane(args: argparse.Namespace, lane: lanes.Lane) -> Outcome:
+    out = Path(args.out) / lane.name
+    out.mkdir(parents=True, exist_ok=True)
+    kern = get_kernel(lane, args)
+    module = build.build_module(kern.kdir, out / "module")
+    kselftest = build.install_kselftest(out / "kselftest")
+    tests = select_tests(build.test_list(kselftest), args.tests) if kselftest else []
+    initrd = initramfs.build(out / "initramfs", out / "initramfs.cpio.gz",
+                             kern.release, module, kselftest)
+    per_test = test_timeout_s(kselftest) + TEST_MARGIN_S
+    boots = []
+    for name, boot_tests in split_boots(tests) or [("clean", [])]:
+        timeouts = qemu.Timeouts(boot_s=lane.boot_timeout_s, test_s=per_test,
+                                 run_s=lane.boot_timeout_s + per_test * (len(boot_tests) + 1))
+        argv = qemu.command(kern.image, initrd, out / f"{name}.ktap",
+                            out / f"{name}.tables.txt", append_line(lane, boot_tests),
+                            lane.memory, extra=lane.qemu_args)
+        boot = qemu.boot(argv, out / f"{name}.console.log", out / f"{name}.ktap", timeouts)
+        print(f"gfpctx-ci: {lane.name}/{name}: boot {fmt(boot.boot_s)} s, suite "
+              f"{fmt(boot.suite_s)} s, init rc {boot.init_rc}"
+              + (f", ERROR {boot.error}" if boot.error else ""), flush=True)
+        boots.append((name, boot))
+    return verdict(out, lane, kern.release, boots)
+
+
+def dry_run(args: argparse.Namespace, lane: lanes.Lane) -> None:
+    """Print what run would do, building and booting nothing."""
+    out = Path(args.out) / lane.name
+    image, kdir = ((args.kernel, args.kdir) if args.kernel
+                   else kernel.planned_paths(lane))
+    print(f"kernel {image}\nKDIR   {kdir}", flush=True)
+    shell.echo(["make", "-C", str(out / "module"), f"KDIR={kdir}"])
+    tests = [t for t in (args.tests or "").split(",") if t]
+    for name, boot_tests in split_boots(tests) or [("clean", ["<all-but-warns.sh>"]),
+                                                  ("provoke", list(PROVOKE))]:
+        shell.echo(qemu.command(image, out / "initramfs.cpio.gz", out / f"{name}.ktap",
+                                out / f"{name}.tables.txt", append_line(lane, boot_tests),
+                                lane.memory, accel_args=qemu.accel_guess(), extra=lane.qemu_args))
+
+
+def fmt(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.1f}"
+
+
+def safe_run(args: argparse.Namespace, lane: lanes.Lane) -> Outcome:
+    """run_lane, with a build or fetch failure turned into a failed outcome."""
+    try:
+        return run_lane(args, lane)
+    except (kernel.KernelError, build.BuildError, shell.CommandError) as err:
+        print(f"gfpctx-ci: {lane.name}: {err}", file=sys.stderr)
+        return Outcome(lane.name, errors=[str(err)])
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    lane = lanes.get(args.lane)
+    if args.dry_run:
+        dry_run(args, lane)
+        return 0
+    outcome = safe_run(args, lane)
+    for error in outcome.errors:
+        print(f"gfpctx-ci: {lane.name}: FAIL: {error}", file=sys.stderr)
+    return 0 if outcome.passed else 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    outcomes = [safe_run(args, lanes.get(name)) for name in args.lanes.split(",")]
+    rows = [("lane", "kernel", "pass", "fail", "skip", "splats", "boot s", "suite s",
+             "result")]
+    for o in outcomes:
+        rows.append((o.lane, o.release, *(str(o.counts.get(k, "-")) for k in
+                                           ("passed", "failed", "skipped")),
+                     o.splats, fmt(o.boot_s), fmt(o.suite_s),
+                     "PASS" if o.passed else f"FAIL ({o.errors[0][:60]})"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print("\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows))
+    return 0 if all(o.passed for o in outcomes) else 1
+
+
+def cmd_kernel(args: argparse.Namespace) -> int:
+    try:
+        if args.print:
+            kern = kernel.get(lanes.get(args.lane), args.kernel, args.kdir)
+            print(kern.kdir if args.print == "kdir" else kern.image)
+        else:
+            get_kernel(lanes.get(args.lane), args)
+    except (kernel.KernelError, shell.CommandError) as err:
+        print(f"gfpctx-ci: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_rules_doc(args: argparse.Namespace) -> int:
+    """Compare (or rewrite) Documentation's rules tables with the tables
+    the lanes' clean boots dumped."""
+    from . import rulesdoc
+    tables = {lane: Path(args.out) / lane / "clean.tables.txt" for lane in rulesdoc.LANES}
+    missing = [str(p) for p in tables.values() if not p.is_file()]
+    if missing:
+        print(f"gfpctx-ci: rules-doc: no tables from {', '.join(missing)}: "
+              f"run the {', '.join(rulesdoc.LANES)} lanes first", file=sys.stderr)
+        return 1
+    try:
+        if args.write:
+            rulesdoc.write(args.doc, tables)
+            print(f"gfpctx-ci: rules-doc: {args.doc} rewritten from {', '.join(tables)}")
+            return 0
+        stale = rulesdoc.check(args.doc, tables)
+    except ValueError as err:
+        print(f"gfpctx-ci: rules-doc: {err}", file=sys.stderr)
+        return 1
+    for lane in stale:
+        print(f"gfpctx-ci: rules-doc: {args.doc}: the {lane} rules table differs from "
+              f"what the module reports on the {lane} lane; rerun with --write",
+              file=sys.stderr)
+    if not stale:
+        print(f"gfpctx-ci: rules-doc: {args.doc} matches the "
+              f"{', '.join(tables)} lanes")
+    return 1 if stale else 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    """checkpatch --strict on every C source; W=1 C=1 (sparse) module builds
+    against each Debian lane's headers, any warning being a failure."""
+    problems = []
+    try:
+        problems += build.checkpatch()
+        for name in args.lanes.split(","):
+            kern = kernel.get(lanes.get(name))
+            problems += [f"{name}: {w}" for w in
+                         build.strict_build(kern.kdir, Path(args.out) / "lint" / name)]
+    except (kernel.KernelError, build.BuildError, shell.CommandError) as err:
+        problems.append(str(err))
+    for problem in problems:
+        print(f"gfpctx-ci: lint: {problem}", file=sys.stderr)
+    print(f"gfpctx-ci: lint: {'FAIL' if problems else 'clean'} "
+          f"(checkpatch --strict; W=1 C=1 on {args.lanes})")
+    return 1 if problems else 0
+
+
+def cmd_lanes(args: argparse.Namespace) -> int:
+    print(lanes.table())
+    return 0
+
+
+def add_kernel_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lane", default="debug", choices=list(lanes.LANES),
+                        help="the lane (default: debug)")
+    parser.add_argument("--kernel", type=Path, metavar="BZIMAGE",
+                        help="boot this kernel image instead of the lane's (with --kdir)")
+    parser.add_argument("--kdir", type=Path, metavar="DIR",
+                        help="build tree of --kernel, to build the module against")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="gfpctx-ci", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="build, boot and run the gfpctx kselftests on one lane")
+    add_kernel_args(run)
+    run.add_argument("--out", default=str(build.REPO / "out"),
+                     help="results go to OUT/<lane>/ (default: out/ in the repository)")
+    run.add_argument("--tests", metavar="T1,T2",
+                     help="run only these tests of the gfpctx target (e.g. contexts.sh)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the kernel, module and QEMU commands; build and boot nothing")
+    run.set_defaults(func=cmd_run)
+    check = sub.add_parser("check", help="run every lane, print a table of lane results; "
+                           "fails if any lane failed")
+    check.add_argument("--lanes", default=",".join(lanes.LANES),
+                       help="comma separated lanes (default: all)")
+    check.add_argument("--out", default=str(build.REPO / "out"), help="as for run")
+    check.set_defaults(func=cmd_check, tests=None, kernel=None, kdir=None)
+    kern = sub.add_parser("kernel", help="fetch or build a lane's kernel only; print the "
+                          "kernel image and KDIR paths")
+    add_kernel_args(kern)
+    kern.add_argument("--print", choices=("kdir", "image"),
+                      help="print only this path (for scripts and make)")
+    kern.set_defaults(func=cmd_kernel)
+    docs = sub.add_parser("rules-doc", help="check Documentation's rules tables against "
+                          "the tables the stock and rt lanes' runs dumped")
+    docs.add_argument("--out", default=str(build.REPO / "out"), help="as for run")
+    docs.add_argument("--doc", type=Path, default=build.REPO / "Documentation/gfpctx.rst",
+                      help="the document (default: Documentation/gfpctx.rst)")
+    docs.add_argument("--write", action="store_true",
+                      help="rewrite the tables in the document instead of checking")
+    docs.set_defaults(func=cmd_rules_doc)
+    lint = sub.add_parser("lint", help="checkpatch --strict and W=1 C=1 (sparse) builds")
+    lint.add_argument("--lanes", default="stock,rt,lts",
+                      help="lanes whose headers to build against (default: stock,rt,lts)")
+    lint.add_argument("--out", default=str(build.REPO / "out"), help="as for run")
+    lint.set_defaults(func=cmd_lint)
+    sub.add_parser("lanes", help="print the lanes table").set_defaults(func=cmd_lanes)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)

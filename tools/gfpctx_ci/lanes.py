@@ -1,0 +1,81 @@
+"""The lanes: each a kernel the gfpctx suite runs on, as data."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SOURCE_TARBALL = "/usr/src/linux-source-6.12.tar.xz"
+SOURCE_PACKAGE = "linux-source-6.12"
+
+
+@dataclass(frozen=True)
+class DebianKernel:
+    """A Debian kernel package set, resolved to its newest version."""
+
+    image_regex: str      # apt-cache search pattern of the image package
+    flavour: str          # e.g. amd64, rt-amd64
+
+    def headers_package(self, abi: str) -> str:
+        return f"linux-headers-{abi}-{self.flavour}"
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One lane: where its kernel comes from and how it boots."""
+
+    name: str
+    description: str
+    source: str                          # "build" (linux-source) or "debian"
+    fragments: tuple[str, ...] = ()      # kconfig fragments, repo-relative
+    debian: DebianKernel | None = None
+    memory: str = "1G"
+    qemu_args: tuple[str, ...] = ()
+    cmdline: tuple[str, ...] = ()
+    boot_timeout_s: int = 300
+
+
+COMMON_CMDLINE = ("console=ttyS0", "ignore_loglevel", "printk.time=1",
+                  "panic=-1", "oops=panic")
+
+LANES: dict[str, Lane] = {lane.name: lane for lane in (
+    Lane(name="debug",
+         description="tinyconfig + debug options, built from "
+                     f"{SOURCE_PACKAGE}: the whole suite, warnings included",
+         source="build",
+         fragments=("tools/kconfig/base.config", "selftests/gfpctx/config"),
+         boot_timeout_s=120),
+    Lane(name="stock",
+         description="Debian 6.12 amd64 image + headers: what a "
+                     "distribution user gets; warning checks skip",
+         source="debian",
+         debian=DebianKernel(r"^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$",
+                             "amd64")),
+    Lane(name="rt",
+         description="Debian 6.12 PREEMPT_RT image + headers: the RT rules",
+         source="debian",
+         debian=DebianKernel(r"^linux-image-6\.12\.[0-9]+\+deb12-rt-amd64-unsigned$",
+                             "rt-amd64")),
+    Lane(name="lts",
+         description="Debian 6.1 amd64 image + headers: an older API",
+         source="debian",
+         debian=DebianKernel(r"^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$",
+                             "amd64")),
+)}
+
+
+def get(name: str) -> Lane:
+    """The lane called name, or a KeyError naming the known lanes."""
+    try:
+        return LANES[name]
+    except KeyError:
+        raise KeyError(f"unknown lane {name!r}; lanes: {', '.join(LANES)}") from None
+
+
+def table() -> str:
+    """The lanes as a text table."""
+    rows = [("lane", "kernel", "what")]
+    for lane in LANES.values():
+        kind = (f"built ({', '.join(lane.fragments)})" if lane.source == "build"
+                else f"debian {lane.debian.flavour if lane.debian else '?'}")
+        rows.append((lane.name, kind, lane.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(2)]
+    return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}" for r in rows)

@@ -1,0 +1,215 @@
+"""Boot a lane kernel under QEMU: console (ttyS0) streamed to a log,
+KTAP (ttyS1) to a file, markers from the guest's /init, and timeouts."""
+from __future__ import annotations
+
+import functools
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import shell
+from .kernel import cache_dir
+
+QEMU = "qemu-system-x86_64"
+QBOOT = Path("/usr/share/qemu/qboot.rom")
+START = re.compile(r"gfpctx-ci: start\b")
+END = re.compile(r"gfpctx-ci: end rc=(\d+)")
+KTAP_RESULT = re.compile(rb"^[ \t]*(?:#[ \t]*)*(?:not )?ok \d+", re.M)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """boot: no start marker within; test: no new KTAP result line within;
+    run: the whole boot, all in seconds."""
+
+    boot_s: float
+    test_s: float
+    run_s: float
+
+
+@dataclass(frozen=True)
+class Boot:
+    """What one boot gave: console text, KTAP text, figures, and the error
+    (a fired timeout, or an end without the end marker) if any."""
+
+    console: str
+    ktap: str
+    boot_s: float | None
+    suite_s: float | None
+    init_rc: int | None
+    error: str | None
+
+
+def guest_runs(accel_args: list[str], image: Path, wait_s: float = 15.0) -> bool:
+    """Whether image really boots with accel_args: its first console line
+    ("Linux version") must show up within wait_s."""
+    argv = [QEMU, *accel_args, "-m", "256", "-nographic", "-no-reboot", "-monitor", "none",
+            "-serial", "stdio", "-kernel", str(image),
+            "-append", "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1"]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    lines: "queue.Queue[bytes | None]" = queue.Queue()
+    threading.Thread(target=read_lines, args=(proc.stdout, lines), daemon=True).start()
+    deadline = time.monotonic() + wait_s
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            line = lines.get(timeout=left)
+            if line is None or b"Linux version" in line:
+                return line is not None
+        return False
+    except queue.Empty:
+        return False
+    finally:
+        stop(proc)
+
+
+TCG = ("-accel", "tcg,thread=multi")
+KVM = ("-accel", "kvm")
+
+
+def accel_memo() -> Path:
+    """Where the KVM probe's answer is kept until the host reboots."""
+    boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    return cache_dir() / f"accel-{boot_id}"
+
+
+def accel_guess() -> tuple[str, ...]:
+    """-accel arguments without probing: GFPCTX_ACCEL, the memo, else TCG."""
+    memo = accel_memo()
+    choice = os.environ.get("GFPCTX_ACCEL") or (memo.read_text() if memo.exists() else "tcg")
+    return KVM if choice == "kvm" else TCG
+
+
+@functools.cache
+def accel(image: Path) -> tuple[str, ...]:
+    """-accel arguments: GFPCTX_ACCEL=kvm|tcg forces; else KVM when image
+    really boots with it (/dev/kvm may open and yet run nothing), else TCG."""
+    memo = accel_memo()
+    if not os.environ.get("GFPCTX_ACCEL") and not memo.exists():
+        usable = os.access("/dev/kvm", os.R_OK | os.W_OK) and guest_runs(list(KVM), image)
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.write_text("kvm" if usable else "tcg")
+    choice = accel_guess()
+    if choice == TCG:
+        print(f"gfpctx-ci: TCG (KVM does not run a guest here or GFPCTX_ACCEL=tcg; "
+              f"remove {memo} to probe again)", file=sys.stderr)
+    return choice
+
+
+def command(image: Path, initrd: Path, ktap: Path, tables: Path, append: list[str],
+            memory: str = "1G", accel_args: tuple[str, ...] | None = None,
+            extra: tuple[str, ...] = ()) -> list[str]:
+    """The QEMU command line of one boot: console on ttyS0, KTAP to the
+    file ktap (ttyS1), the module's contexts and rules to tables (ttyS2)."""
+    bios = ["-bios", str(QBOOT)] if QBOOT.is_file() else []
+    return [QEMU, *(accel_args if accel_args is not None else accel(image)), *bios,
+            "-m", memory, "-smp", "2", "-nographic", "-no-reboot", "-monitor", "none",
+            "-serial", "stdio", "-serial", f"file:{ktap}", "-serial", f"file:{tables}",
+            "-kernel", str(image), "-initrd", str(initrd),
+            "-append", " ".join(append), *extra]
+
+
+def read_lines(stream, lines: "queue.Queue[bytes | None]") -> None:
+    for line in iter(stream.readline, b""):
+        lines.put(line)
+    lines.put(None)
+
+
+def ktap_results(path: Path) -> int:
+    try:
+        return len(KTAP_RESULT.findall(path.read_bytes()))
+    except FileNotFoundError:
+        return 0
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class Watch:
+    """Markers, progress and deadlines of one boot."""
+
+    def __init__(self, ktap: Path, timeouts: Timeouts) -> None:
+        self.ktap, self.timeouts = ktap, timeouts
+        self.t0 = time.monotonic()
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.init_rc: int | None = None
+        self.progress = self.t0
+        self.results = 0
+
+    def line(self, text: str) -> None:
+        now = time.monotonic()
+        if self.started is None and START.search(text):
+            self.started = self.progress = now
+        elif m := END.search(text):
+            self.ended, self.init_rc = now, int(m.group(1))
+
+    def expired(self) -> str | None:
+        """The fired timeout, named, or None."""
+        now = time.monotonic()
+        t = self.timeouts
+        if now - self.t0 > t.run_s:
+            return f"run timeout: the boot took more than {t.run_s:.0f} s"
+        if self.started is None:
+            if now - self.t0 > t.boot_s:
+                return f"boot timeout: no start marker within {t.boot_s:.0f} s"
+            return None
+        if self.ended is None:
+            count = ktap_results(self.ktap)
+            if count != self.results:
+                self.results, self.progress = count, now
+            elif now - self.progress > t.test_s:
+                return (f"test timeout: no new KTAP result line within {t.test_s:.0f} s "
+                        f"(after {count} result lines)")
+        return None
+
+
+def boot(argv: list[str], console_log: Path, ktap: Path, timeouts: Timeouts) -> Boot:
+    """Run one boot: stream the console to console_log, watch the timeouts,
+    kill QEMU when one fires."""
+    shell.echo(argv)
+    ktap.unlink(missing_ok=True)
+    watch = Watch(ktap, timeouts)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    lines: "queue.Queue[bytes | None]" = queue.Queue()
+    threading.Thread(target=read_lines, args=(proc.stdout, lines), daemon=True).start()
+    error = None
+    with console_log.open("w", encoding="utf-8", errors="replace") as log:
+        while True:
+            try:
+                raw = lines.get(timeout=0.5)
+            except queue.Empty:
+                raw = b""
+            if raw is None:
+                break
+            if raw:
+                text = raw.decode("utf-8", errors="replace").replace("\r", "")
+                log.write(text)
+                log.flush()
+                watch.line(text)
+            if error := watch.expired():
+                break
+    stop(proc)
+    if error is None and watch.ended is None:
+        error = (f"guest ended (QEMU exit {proc.returncode}) without the end marker: "
+                 "crash, panic or early exit; see the console log")
+    return Boot(console=console_log.read_text(errors="replace"),
+                ktap=ktap.read_text(errors="replace") if ktap.exists() else "",
+                boot_s=None if watch.started is None else watch.started - watch.t0,
+                suite_s=(None if watch.started is None or watch.ended is None
+                         else watch.ended - watch.started),
+                init_rc=watch.init_rc, error=error)

@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Report a lane's results: JUnit XML for CI systems, a summary for humans."""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from .ktap import FAILING, KtapResult, KtapTest
+from .splat import Splat, unexpected
+
+SCRIPT = re.compile(r'^selftests: [^:]+: (.+)$')
+SUMMARY_ITEMS = 20  # failure lines shown before "... more"
+
+
+def write_junit(path: str | Path, lane: str,
+                results: list[tuple[str, KtapResult]],
+                splats: list[Splat]) -> None:
+    root = ET.Element('testsuites', name=f'gfpctx.{lane}')
+    for boot, result in results:
+        _ktap_suite(root, f'{lane}.{boot}', result)
+    _splat_suite(root, f'{lane}.dmesg', splats)
+    _totals(root, root.findall('testsuite'))
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    tree.write(path, encoding='utf-8', xml_declaration=True)
+
+
+def summary(lane: str, kernel: str, results: list[tuple[str, KtapResult]],
+            splats: list[Splat], boot_s: float, suite_s: float) -> str:
+    counts = _total_counts(results)
+    bad = unexpected(splats)
+    lines = [
+        f'lane     {lane}',
+        f'kernel   {kernel}',
+        f'passed   {counts["passed"]}',
+        f'failed   {counts["failed"]}',
+        f'skipped  {counts["skipped"]}',
+        f'splats   {len(bad)} unexpected, {len(splats) - len(bad)} expected',
+        f'boot     {boot_s:.1f} s',
+        f'suite    {suite_s:.1f} s',
+    ]
+    problems = _problem_lines(results, bad)
+    lines += problems[:SUMMARY_ITEMS]
+    if len(problems) > SUMMARY_ITEMS:
+        lines.append(f'... {len(problems) - SUMMARY_ITEMS} more '
+                     '(see the JUnit XML)')
+    passed = bool(results) and all(r.ok() for _, r in results) and not bad
+    lines.append(f'RESULT: {"PASS" if passed else "FAIL"}')
+    return '\n'.join(lines) + '\n'
+
+
+def _ktap_suite(root: ET.Element, name: str, result: KtapResult) -> None:
+    suite = ET.SubElement(root, 'testsuite', name=name)
+    for ancestors, test in result.leaves():
+        _testcase(suite, ancestors, test)
+    if result.errors:
+        case = ET.SubElement(suite, 'testcase', classname='gfpctx.ktap',
+                             name='KTAP output well formed')
+        failure = ET.SubElement(case, 'failure', type='ktap',
+                                message=result.errors[0])
+        failure.text = '\n'.join(result.errors)
+
+
+def _testcase(suite: ET.Element, ancestors: list[KtapTest],
+              test: KtapTest) -> None:
+    top = ancestors[0] if ancestors else test
+    names = [_short(t.name) for t in ancestors[1:] + [test]]
+    case = ET.SubElement(suite, 'testcase',
+                         classname=f'gfpctx.{_short(top.name)}',
+                         name=': '.join(names) if ancestors else names[-1])
+    if test.status == 'skip':
+        ET.SubElement(case, 'skipped', message=test.reason)
+    elif test.status in FAILING:
+        failure = ET.SubElement(case, 'failure', type=test.status,
+                                message=_describe(test))
+        failure.text = '\n'.join(test.log)
+
+
+def _splat_suite(root: ET.Element, name: str, splats: list[Splat]) -> None:
+    suite = ET.SubElement(root, 'testsuite', name=name)
+    bad = unexpected(splats)
+    for splat in bad:
+        case = ET.SubElement(suite, 'testcase', classname='gfpctx.dmesg',
+                             name=f'splat: {splat.kind} in '
+                                  f'{splat.function or "unknown"}')
+        failure = ET.SubElement(case, 'failure', type=splat.kind,
+                                message=splat.title)
+        failure.text = f'console log line {splat.line_no}: {splat.title}'
+    if not bad:
+        ET.SubElement(suite, 'testcase', classname='gfpctx.dmesg',
+                      name='no unexpected splat')
+
+
+def _totals(element: ET.Element, suites: list[ET.Element]) -> None:
+    """Set tests/failures/skipped/errors on each suite and on the root."""
+    totals = {'tests': 0, 'failures': 0, 'skipped': 0, 'errors': 0}
+    for suite in suites:
+        counts = {
+            'tests': len(suite.findall('testcase')),
+            'failures': len(suite.findall('testcase/failure')),
+            'skipped': len(suite.findall('testcase/skipped')),
+            'errors': 0,
+        }
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+    for key, value in totals.items():
+        element.set(key, str(value))
+
+
+def _total_counts(results: list[tuple[str, KtapResult]]) -> dict[str, int]:
+    total = {'passed': 0, 'failed': 0, 'skipped': 0}
+    for _, result in results:
+        for key, value in result.counts().items():
+            total[key] += value
+    return total
+
+
+def _problem_lines(results: list[tuple[str, KtapResult]],
+                   bad: list[Splat]) -> list[str]:
+    lines = []
+    for boot, result in results:
+        for ancestors, test in result.leaves():
+            if test.status in FAILING:
+                path = ' / '.join(_short(t.name) for t in ancestors + [test])
+                lines.append(f'FAIL   {boot}: {path}: {_describe(test)}')
+        lines += [f'KTAP   {boot}: {error}' for error in result.errors]
+    lines += [f'SPLAT  {s.kind}: {s.title} in {s.function or "unknown"} '
+              f'(console line {s.line_no})' for s in bad]
+    return lines
+
+
+def _short(name: str) -> str:
+    """"selftests: gfpctx: ok_cells.sh" -> "ok_cells.sh"."""
+    match = SCRIPT.match(name)
+    return match.group(1) if match else name
+
+
+def _describe(test: KtapTest) -> str:
+    return f'{test.status}: {test.reason}' if test.reason else test.status
