@@ -1,0 +1,163 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC3043
+#
+# gfpctx: bad input to run, stats and inject is refused with the documented
+# errno and changes nothing: stats and inject read back byte-identical.
+
+DIR="$(dirname "$(readlink -f "$0")")"
+# shellcheck source=gfpctx_lib.sh
+. "$DIR/gfpctx_lib.sh"
+
+J="context=task alloc=kmalloc gfp=GFP_KERNEL"
+
+# pad LEN: a valid job of exactly LEN bytes (count=000...01 is count=1).
+pad() {
+	local s="$J count=" n
+
+	n=$(($1 - ${#s} - 1))
+	printf '%s%0*d1' "$s" "$n" 0
+}
+
+snapshot() {
+	cat "$GFPCTX_DIR/stats" > "$GFPCTX_TMP/stats.$1"
+	cat "$GFPCTX_DIR/inject" > "$GFPCTX_TMP/inject.$1"
+}
+
+unchanged() {
+	cmp -s "$GFPCTX_TMP/stats.before" "$GFPCTX_TMP/stats.after" &&
+		cmp -s "$GFPCTX_TMP/inject.before" "$GFPCTX_TMP/inject.after"
+}
+
+# file|expected result words|gfpctx_write options|data|description
+# (data escapes: \xHH, \n; see gfpctx_write.c)
+write_cases() {
+	cat <<EOF
+run|EINVAL||$J bogus=1|unknown key
+run|EINVAL||alloc=kmalloc gfp=GFP_KERNEL|missing context
+run|EINVAL||context=task gfp=GFP_KERNEL|missing alloc
+run|EINVAL||context=task alloc=kmalloc|missing gfp
+run|EINVAL||$J count=abc|count not a number
+run|EINVAL||$J count=12abc|count with trailing letters
+run|EINVAL||$J count=|count without value
+run|EINVAL||$J count=-1|negative count
+run|EINVAL||$J size=-64|negative size
+run|EINVAL||$J count=18446744073709551616|count 2 to the 64 overflows
+run|EINVAL||$J count=4294967297|count 2 to the 32 plus 1
+run|EINVAL||$J size=18446744073709551616|size 2 to the 64 overflows
+run|EINVAL||$J count=0|count=0
+run|EINVAL||$J count=100001|count above 100000
+run|EINVAL||$J size=0|size=0
+run|EINVAL||$J size=4194305|kmalloc size above 4 MiB
+run|EINVAL||context=task alloc=kzalloc gfp=GFP_KERNEL size=4194305|kzalloc size above 4 MiB
+run|EINVAL||context=task alloc=kmem_cache gfp=GFP_KERNEL size=65537|kmem_cache size above 64 KiB
+run|EINVAL||context=task alloc=vmalloc gfp=GFP_KERNEL size=16777217|vmalloc size above 16 MiB
+run|EINVAL||context=task alloc=kvmalloc gfp=GFP_KERNEL size=16777217|kvmalloc size above 16 MiB
+run|EINVAL||context=task alloc=mempool gfp=GFP_KERNEL size=4194305|mempool size above 4 MiB
+run|EINVAL||context=task alloc=pages gfp=GFP_KERNEL order=11|pages order 11
+run|EINVAL||context=task alloc=pages gfp=GFP_KERNEL size=64|pages with size
+run|EINVAL||$J order=0|kmalloc with order
+run|EINVAL||$J timeout_ms=0|timeout_ms=0
+run|EINVAL||$J timeout_ms=60001|timeout_ms above 60000
+run|EINVAL||$J free=later|unknown free value
+run|EINVAL||$J allow=fatal|unknown allow value
+run|EINVAL||$J count=1 count=2|duplicate count
+run|EINVAL||context=task context=task alloc=kmalloc gfp=GFP_KERNEL|duplicate context
+run|EINVAL||context=task alloc=kmalloc gfp=GFP_FOO|unknown gfp
+run|EINVAL||context=task alloc=kmalloc gfp=gfp_kernel|gfp in lower case
+run|EINVAL||context=nowhere alloc=kmalloc gfp=GFP_KERNEL|unknown context
+run|EINVAL||context=TASK alloc=kmalloc gfp=GFP_KERNEL|context in upper case
+run|EINVAL||context=task alloc=malloc gfp=GFP_KERNEL|unknown allocator
+run|EINVAL||context=task alloc=vmalloc gfp=GFP_ATOMIC|no such cell vmalloc GFP_ATOMIC
+run|EINVAL||$J count|word without value
+run|EINVAL||$J =5|word without key
+run|EINVAL|||empty write
+run|EINVAL||\n|empty line
+run|EINVAL|||overlong 300 bytes
+run|EINVAL||$(pad 256)|256 bytes
+run|OK||$(pad 255)|255 bytes is a valid job
+run|EINVAL||context=task\x00 alloc=kmalloc gfp=GFP_KERNEL|NUL byte after a word
+run|EINVAL||context=ta\x01sk alloc=kmalloc gfp=GFP_KERNEL|control byte in a value
+run|EINVAL||\xff\xfe\x00\x01\x80|binary bytes
+run|EINVAL EINVAL|-s 19|$J|one job split over two writes
+run|OK||$J count=1|valid job without newline
+stats|EINVAL||resetx|reset with trailing letters
+stats|EINVAL||RESET|reset in upper case
+stats|EINVAL||reset reset|reset twice
+stats|EINVAL||clear|unknown word
+stats|EINVAL|||empty write
+stats|EINVAL||\x00reset|NUL before reset
+stats|EINVAL||\xff\xfe|binary bytes
+stats|EINVAL|-n 300|reset|overlong 300 bytes
+inject|EINVAL||fail_next=-1|negative
+inject|EINVAL||fail_next=1000001|above 1000000
+inject|EINVAL||fail_every=1000001|fail_every above 1000000
+inject|EINVAL||fail_every=18446744073709551616|2 to the 64 overflows
+inject|EINVAL||fail_next=4294967297|2 to the 32 plus 1
+inject|EINVAL||fail_next=abc|not a number
+inject|EINVAL||fail_next=|no value
+inject|EINVAL||fail_next|word without value
+inject|EINVAL||fail_always=1|unknown key
+inject|EINVAL||fail_next=1 bogus=2|valid word then an unknown one
+inject|EINVAL||offx|off with trailing letters
+inject|EINVAL|||empty write
+inject|EINVAL||\xff\xfe|binary bytes
+inject|EINVAL|-n 300|fail_next=1 |overlong 300 bytes
+EOF
+}
+
+ktap_print_header
+gfpctx_setup
+gfpctx_log_mark
+write_cases > "$GFPCTX_TMP/cases"
+ktap_set_plan $(($(wc -l < "$GFPCTX_TMP/cases") + 4))
+
+# A state worth keeping: stats with a line, inject not at its defaults.
+gfpctx_reset
+r1=$(gfpctx_run "$J count=5")
+r2=$(gfpctx_write "$GFPCTX_DIR/inject" 'fail_every=999999\n')
+# debugfs files have size 0: read the file to see it is not empty.
+if [ "$r1 $r2" = "OK OK" ] && [ -n "$(cat "$GFPCTX_DIR/stats")" ]; then
+	ktap_test_pass "a job and an inject setting to compare against"
+else
+	gfpctx_msg "job: $r1, inject fail_every=999999: $r2"
+	ktap_test_fail "a job and an inject setting to compare against"
+fi
+snapshot before
+
+while IFS='|' read -r file want opts data desc; do
+	# The 300-byte job is made here: it does not fit the table.
+	[ "$file $desc" = "run overlong 300 bytes" ] && data=$(pad 300)
+	# shellcheck disable=SC2086
+	got=$(gfpctx_write $opts "$GFPCTX_DIR/$file" "$data")
+	snapshot after
+	if [ "$got" != "$want" ]; then
+		gfpctx_msg "$file $desc: got $got, want $want"
+		ktap_test_fail "$file: $desc"
+	elif [ "$want" = OK ]; then
+		# A valid job changes stats by design: compare from here on.
+		snapshot before
+		ktap_test_pass "$file: $desc"
+	elif ! unchanged; then
+		gfpctx_msg "$file $desc: $want, but stats or inject changed"
+		gfpctx_msg "inject before: $(cat "$GFPCTX_TMP/inject.before")"
+		gfpctx_msg "inject after: $(cat "$GFPCTX_TMP/inject.after")"
+		snapshot before
+		ktap_test_fail "$file: $desc"
+	else
+		ktap_test_pass "$file: $desc"
+	fi
+done < "$GFPCTX_TMP/cases"
+
+# The valid forms still work after all that.
+r=$(gfpctx_write "$GFPCTX_DIR/inject" 'off\n')
+[ "$r" = OK ] && [ "$(cat "$GFPCTX_DIR/inject")" = \
+	"fail_next=0 fail_every=0 injected=0" ]
+gfpctx_result $? "inject: off restores fail_next=0 fail_every=0"
+r=$(gfpctx_write "$GFPCTX_DIR/stats" 'reset\n')
+[ "$r" = OK ] && [ -z "$(cat "$GFPCTX_DIR/stats")" ]
+gfpctx_result $? "stats: reset empties stats"
+
+gfpctx_test_no_splat "no splat in the kernel log"
+
+ktap_finished

@@ -1,0 +1,232 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC3043
+#
+# gfpctx: load, jobs in every context, timeouts and killed writers, unload
+# while jobs run, many load/run/unload cycles, and kmemleak clean after.
+
+DIR="$(dirname "$(readlink -f "$0")")"
+# shellcheck source=gfpctx_lib.sh
+. "$DIR/gfpctx_lib.sh"
+
+CYCLES=${GFPCTX_CYCLES:-50}
+KMEMLEAK=$GFPCTX_DEBUGFS/kmemleak
+LONG="count=100000 timeout_ms=60000"
+
+# The cell each context runs in the cycles: kmalloc GFP_ATOMIC if ok, else
+# its first ok cell. "context alloc gfp" per line, available contexts only.
+pick_cells() {
+	local ctx cell
+
+	for ctx in $GFPCTX_CONTEXTS; do
+		gfpctx_ctx_available "$ctx" || continue
+		cell=$(gfpctx_cells ok | grep "^$ctx kmalloc GFP_ATOMIC\$")
+		[ -z "$cell" ] && cell=$(gfpctx_cells ok | grep "^$ctx " | head -n 1)
+		[ -n "$cell" ] && echo "$cell"
+	done
+}
+
+# run_cells COUNT: one job per picked cell; 1 on the first failure.
+run_cells() {
+	local ctx alloc gfp r
+
+	while read -r ctx alloc gfp; do
+		r=$(gfpctx_run "context=$ctx alloc=$alloc gfp=$gfp count=$1" \
+			"$(gfpctx_job_args "$alloc")")
+		if [ "$r" != OK ]; then
+			GFPCTX_WHY="$ctx $alloc $gfp: $r"
+			return 1
+		fi
+	done < "$GFPCTX_TMP/cells"
+}
+
+# kmemleak_scan: two scans (an object is reported on the second sighting),
+# then the report. Returns 1 when kmemleak refuses to scan.
+kmemleak_scan() {
+	local r
+
+	sleep 6	# kmemleak ignores objects younger than 5 s
+	for r in 1 2; do
+		[ "$(gfpctx_write "$KMEMLEAK" 'scan')" = OK ] || return 1
+	done
+	cat "$KMEMLEAK" > "$GFPCTX_TMP/kmemleak.$1"
+}
+
+# kmemleak_test DESC REPORT: a test, fails when a report names the module or
+# has a frame kallsyms cannot name (an unloaded module's code).
+kmemleak_test() {
+	local bad
+
+	bad=$(grep -E '\[gfpctx\]|gfpctx_|\] 0x[0-9a-f]+$' "$GFPCTX_TMP/kmemleak.$2")
+	if [ -z "$bad" ]; then
+		ktap_test_pass "$1"
+	else
+		head -n 40 "$GFPCTX_TMP/kmemleak.$2" | while IFS= read -r l; do
+			gfpctx_msg "kmemleak: $l"
+		done
+		ktap_test_fail "$1"
+	fi
+}
+
+ktap_print_header
+gfpctx_prepare
+gfpctx_log_mark
+start_mark=$GFPCTX_MARK
+ktap_set_plan 25
+
+if [ -e "$KMEMLEAK" ]; then
+	kmemleak=$(gfpctx_write "$KMEMLEAK" 'clear')
+	[ "$kmemleak" = OK ] || kmemleak="kmemleak refuses clear: $kmemleak"
+else
+	kmemleak="no $KMEMLEAK (CONFIG_DEBUG_KMEMLEAK off)"
+fi
+
+gfpctx_load || ktap_exit_fail_msg "modprobe gfpctx failed"
+gfpctx_snapshot_tables
+pick_cells > "$GFPCTX_TMP/cells"
+
+# 1-17: a job in every context.
+for ctx in $GFPCTX_CONTEXTS; do
+	desc="job in context $ctx"
+	if ! gfpctx_ctx_available "$ctx"; then
+		ktap_test_skip "$desc: $(gfpctx_ctx_why "$ctx")"
+		continue
+	fi
+	cell=$(grep "^$ctx " "$GFPCTX_TMP/cells")
+	if [ -z "$cell" ]; then
+		ktap_test_skip "$desc: no ok cell here"
+		continue
+	fi
+	# shellcheck disable=SC2086
+	set -- $cell
+	gfpctx_reset
+	r=$(gfpctx_run "context=$1 alloc=$2 gfp=$3 count=100" \
+		"$(gfpctx_job_args "$2")")
+	if [ "$r" = OK ] && gfpctx_expect_stats "$1" "$2" "$3" attempts=100 \
+		ok=100 ctx_mismatch=0; then
+		ktap_test_pass "$desc ($2 $3)"
+	else
+		gfpctx_msg "$cell: $r $GFPCTX_WHY"
+		ktap_test_fail "$desc ($2 $3)"
+	fi
+done
+
+# 18: timeout_ms stops a job, and nothing of it runs after the write.
+desc="timeout_ms=1 stops a long job with ETIMEDOUT"
+gfpctx_reset
+r=$(gfpctx_run "context=kthread alloc=kmalloc gfp=GFP_KERNEL size=64" \
+	"count=100000 timeout_ms=1")
+a1=$(gfpctx_stat kthread kmalloc GFP_KERNEL attempts)
+sleep 1
+a2=$(gfpctx_stat kthread kmalloc GFP_KERNEL attempts)
+gfpctx_msg "ETIMEDOUT job: $r, attempts=$a1 then $a2"
+if [ "$r" = ETIMEDOUT ] && [ "$a1" = "$a2" ] && [ "$a1" -lt 100000 ] &&
+   { [ "$a1" -eq 0 ] || gfpctx_expect_stats kthread kmalloc GFP_KERNEL; }
+then
+	ktap_test_pass "$desc"
+else
+	gfpctx_msg "$GFPCTX_WHY"
+	ktap_test_fail "$desc"
+fi
+
+# 19: a writer killed mid-job: the job ends, the module goes on.
+desc="a killed writer ends its job"
+gfpctx_reset
+# The helper itself in the background, so that $! is the writer.
+"$GFPCTX_WRITE" "$GFPCTX_DIR/run" \
+	"context=task alloc=vmalloc gfp=GFP_KERNEL size=65536 $LONG" \
+	> "$GFPCTX_TMP/killed" &
+pid=$!
+sleep 1
+kill -KILL $pid 2>/dev/null
+t0=$(gfpctx_now_cs)
+wait $pid 2>/dev/null
+t=$(($(gfpctx_now_cs) - t0))
+a1=$(gfpctx_stat task vmalloc GFP_KERNEL attempts)
+sleep 1
+a2=$(gfpctx_stat task vmalloc GFP_KERNEL attempts)
+r=$(gfpctx_run "context=task alloc=kmalloc gfp=GFP_KERNEL count=10")
+gfpctx_msg "killed writer gone after ${t}0 ms, attempts=$a1 then $a2, next job: $r"
+# The job is cut short (not run to its count), and ends within 10 s.
+if [ $t -lt 1000 ] && [ "$a1" = "$a2" ] && [ "$a1" -lt 100000 ] &&
+   [ "$r" = OK ]; then
+	ktap_test_pass "$desc"
+else
+	ktap_test_fail "$desc"
+fi
+
+# 20: unload while jobs run. An open file of the module pins it (rmmod is
+# refused as busy): retry until the jobs end; then it must go.
+desc="unload while jobs run"
+"$GFPCTX_WRITE" "$GFPCTX_DIR/run" \
+	"context=kthread alloc=vmalloc gfp=GFP_KERNEL size=65536 $LONG" \
+	> "$GFPCTX_TMP/bg1" &
+bg1=$!
+"$GFPCTX_WRITE" "$GFPCTX_DIR/run" \
+	"context=timer alloc=kmalloc gfp=GFP_ATOMIC $LONG" > "$GFPCTX_TMP/bg2" &
+bg2=$!
+sleep 1
+gfpctx_unload_retry 120
+unloaded=$?
+wait $bg1 $bg2 2>/dev/null
+r1=$(cat "$GFPCTX_TMP/bg1")
+r2=$(cat "$GFPCTX_TMP/bg2")
+gfpctx_msg "unload refused $GFPCTX_UNLOAD_TRIES times; jobs: $r1, $r2"
+ok=1
+[ $unloaded -eq 0 ] || ok=0
+for r in "$r1" "$r2"; do
+	case $r in
+	OK | ETIMEDOUT | EINTR | ENODEV | EIO) ;;
+	*) ok=0 ;;
+	esac
+done
+[ $ok -eq 1 ] && [ ! -e "$GFPCTX_DIR" ]
+gfpctx_result $? "$desc"
+
+# 21: reload.
+gfpctx_load && [ "$(wc -l < "$GFPCTX_DIR/contexts")" -eq 17 ] &&
+	[ -z "$(cat "$GFPCTX_DIR/stats")" ]
+gfpctx_result $? "reload: 17 contexts, empty stats"
+
+# 22: cycles.
+i=0
+GFPCTX_WHY=
+while [ $i -lt "$CYCLES" ]; do
+	i=$((i + 1))
+	if ! gfpctx_load; then
+		GFPCTX_WHY="load failed"
+		break
+	fi
+	run_cells 10 || break
+	if ! gfpctx_unload; then
+		GFPCTX_WHY="unload failed"
+		break
+	fi
+done
+[ -n "$GFPCTX_WHY" ] && gfpctx_msg "cycle $i: $GFPCTX_WHY"
+[ -z "$GFPCTX_WHY" ]
+gfpctx_result $? "$CYCLES load, run, unload cycles"
+
+# 23-24: kmemleak, with the module loaded and idle, then unloaded.
+if [ "$kmemleak" != OK ]; then
+	ktap_test_skip "kmemleak: module loaded: $kmemleak"
+	ktap_test_skip "kmemleak: module unloaded: $kmemleak"
+else
+	gfpctx_load && run_cells 100
+	if kmemleak_scan loaded; then
+		kmemleak_test "kmemleak: module loaded, nothing of gfpctx" loaded
+	else
+		ktap_test_fail "kmemleak: module loaded: scan refused"
+	fi
+	gfpctx_unload
+	if kmemleak_scan unloaded; then
+		kmemleak_test "kmemleak: module unloaded, nothing of gfpctx" unloaded
+	else
+		ktap_test_fail "kmemleak: module unloaded: scan refused"
+	fi
+fi
+
+GFPCTX_MARK=$start_mark
+gfpctx_test_no_splat "no splat in the kernel log"
+
+ktap_finished
