@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: GPL-2.0
+# gfpctx: top level. `make help` lists the targets.
+
+PYTHON ?= /usr/bin/python3
+CI := $(PYTHON) tools/gfpctx-ci
+LANE ?= debug
+LANES ?= debug,stock,rt,lts
+OUT ?= out
+
+# A user's own kernel for `make run`: both, or neither.
+KERNEL ?=
+KDIR ?=
+TESTS ?=
+run_args = --lane $(LANE) --out $(OUT) \
+	$(if $(KERNEL),--kernel $(KERNEL)) $(if $(KDIR),--kdir $(KDIR)) \
+	$(if $(TESTS),--tests $(TESTS))
+
+# The tree `make` builds gfpctx.ko against: KDIR, else the running
+# kernel's, else the stock lane's Debian headers (fetched once).
+module_kdir = $(or $(KDIR),$(wildcard /lib/modules/$(shell uname -r)/build),\
+	$(shell $(CI) kernel --lane stock --print kdir))
+
+all: module
+
+module:
+	$(MAKE) -C module KDIR=$(module_kdir)
+
+run: deps
+	$(CI) run $(run_args)
+
+test: deps
+	$(PYTHON) -m pytest -q tests
+
+lint:
+	$(CI) lint
+
+check: deps test lint
+	$(CI) check --lanes $(LANES) --out $(OUT)
+	$(CI) rules-doc --out $(OUT)
+
+deps:
+	tools/install-deps
+
+install: module
+	$(MAKE) -C module KDIR=$(module_kdir) modules_install
+
+kselftest-install:
+	@test -n "$(KSRC)" || { echo "usage: make kselftest-install KSRC=<kernel tree>"; exit 2; }
+	@test -f "$(KSRC)/tools/testing/selftests/lib.mk" || \
+		{ echo "$(KSRC) has no tools/testing/selftests/lib.mk"; exit 2; }
+	rm -rf $(KSRC)/tools/testing/selftests/gfpctx
+	cp -r selftests/gfpctx $(KSRC)/tools/testing/selftests/gfpctx
+
+clean:
+	-$(MAKE) -C module KDIR=$(module_kdir) clean
+	rm -rf $(OUT)
+
+help:
+	@echo 'make                 build gfpctx.ko (KDIR=<build tree>, default: running kernel, else the stock lane headers)'
+	@echo 'make run [LANE=...]  boot a lane kernel in QEMU, run the gfpctx kselftests, judge KTAP + dmesg (default LANE=debug)'
+	@echo '                     KERNEL=<bzImage> KDIR=<tree>: your own kernel; TESTS=a.sh,b.sh: some tests only'
+	@echo 'make check           host tests, lint, every lane ($(LANES)), rules tables of Documentation'
+	@echo 'make test            host tests of tools/ (pytest, no VM)'
+	@echo 'make lint            checkpatch --strict, W=1 and sparse builds of the module'
+	@echo 'make deps            install the Debian packages needed (as root)'
+	@echo 'make install         modules_install (INSTALL_MOD_PATH honoured)'
+	@echo 'make kselftest-install KSRC=<tree>  copy the target into <tree>/tools/testing/selftests'
+	@echo 'make clean           remove module objects and $(OUT)/'
+
+.PHONY: all module run test lint check deps install kselftest-install clean help
