@@ -25,7 +25,11 @@ RIP = re.compile(r'^RIP: [0-9a-f]{4}:([A-Za-z_][\w.$]*)\+0x')
 
 # Report frames that say nothing about where the problem is.
 MACHINERY = re.compile(r'^(dump_stack|show_stack|__+might_|might_|__warn'
-                       r'|report_bug|handle_bug|panic)')
+                       r'|report_bug|handle_bug|panic'
+                       # lockdep's own frames of a report
+                       r'|print_usage_bug|print_irq_inversion_bug|mark_lock'
+                       r'|__lock_acquire|lock_acquire|lock_release|valid_state'
+                       r'|check_usage|check_irq_usage|check_prev_add|validate_chain)')
 
 # (kind, pattern on the log message), first match wins.
 _PATTERNS = [
