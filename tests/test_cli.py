@@ -109,3 +109,11 @@ def test_dry_run_prints_both_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert 'gfpctx_tests=warns.sh' in qemu_lines[1]
     assert 'out/debug/provoke.ktap' in qemu_lines[1]
     assert not (tmp_path / 'out').exists()            # nothing built
+
+
+def test_relative_out_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # make -C elsewhere must see the same out/: main() resolves it.
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(['rules-doc', '--out', 'out']) == 1
+    assert str(tmp_path / 'out' / 'stock' / 'clean.tables.txt') in capsys.readouterr().err

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import build, initramfs, kernel, lanes, qemu, shell
 
-PROVOKE = ("warns.sh",)      # tests that provoke splats: their own boot
+PROVOKE = ("warns.sh", "audit.sh")  # tests that provoke splats: their own boot
 TEST_MARGIN_S = 60           # added to the kselftest timeout of each test
 DEFAULT_TEST_TIMEOUT_S = 45  # kselftest's default when no settings file
 
@@ -304,4 +304,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "out", None):
+        # make runs elsewhere (-C) with it: never relative
+        args.out = str(Path(args.out).resolve())
     return args.func(args)
