@@ -125,6 +125,33 @@ static const struct file_operations gfpctx_inject_fops = {
 	.release = single_release,
 };
 
+static int gfpctx_audit_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, gfpctx_audit_show, NULL);
+}
+
+static ssize_t gfpctx_audit_write(struct file *file, const char __user *buf,
+				  size_t len, loff_t *ppos)
+{
+	char *words = gfpctx_copy_words(buf, len, ppos);
+	int ret;
+
+	if (IS_ERR(words))
+		return PTR_ERR(words);
+	ret = gfpctx_audit_set(words);
+	kfree(words);
+	return ret ? ret : len;
+}
+
+static const struct file_operations gfpctx_audit_fops = {
+	.owner = THIS_MODULE,
+	.open = gfpctx_audit_open,
+	.read = seq_read,
+	.write = gfpctx_audit_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
 static int gfpctx_contexts_show(struct seq_file *m, void *unused)
 {
 	unsigned int i;
@@ -213,6 +240,8 @@ int gfpctx_debugfs_init(void)
 			    &gfpctx_stats_fops);
 	debugfs_create_file("inject", 0600, gfpctx_dir, NULL,
 			    &gfpctx_inject_fops);
+	debugfs_create_file("audit", 0600, gfpctx_dir, NULL,
+			    &gfpctx_audit_fops);
 	ret = gfpctx_inject_init(gfpctx_dir);
 	if (ret)
 		debugfs_remove_recursive(gfpctx_dir);

@@ -195,6 +195,11 @@ void gfpctx_threaded_irq_fire(struct gfpctx_job *job);
 void gfpctx_threaded_irq_stop(struct gfpctx_job *job);
 int gfpctx_irq_show(struct seq_file *m, void *unused);
 
+/* audit.c */
+int gfpctx_audit_show(struct seq_file *m, void *unused);
+int gfpctx_audit_set(char *words);
+void gfpctx_audit_exit(void);
+
 /* debugfs.c */
 int gfpctx_debugfs_init(void);
 void gfpctx_debugfs_exit(void);

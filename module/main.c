@@ -38,14 +38,16 @@ static int __init gfpctx_init(void)
 	gfpctx_stats_reset();
 	ret = gfpctx_debugfs_init();
 	if (ret)
-		goto err_irq_exit;
+		goto err_audit_exit;
 
 	pr_info("loaded: contexts=%u available=%u rt=%s\n",
 		GFPCTX_NR_CONTEXTS, gfpctx_nr_available(),
 		IS_ENABLED(CONFIG_PREEMPT_RT) ? "yes" : "no");
 	return 0;
 
-err_irq_exit:
+err_audit_exit:
+	/* The audit file was live for a moment: a write may have turned it on. */
+	gfpctx_audit_exit();
 	gfpctx_irq_exit();
 err_contexts_exit:
 	gfpctx_contexts_exit();
@@ -60,6 +62,7 @@ module_init(gfpctx_init);
 static void __exit gfpctx_exit(void)
 {
 	gfpctx_debugfs_exit();
+	gfpctx_audit_exit();
 	gfpctx_irq_exit();
 	gfpctx_contexts_exit();
 	pr_info("unloaded\n");

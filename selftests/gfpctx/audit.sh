@@ -1,0 +1,461 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC3043
+#
+# gfpctx: audit mode (debugfs file `audit`, Documentation/gfpctx.rst).
+# With audit on, the module's probes on the slab tracepoints `kmalloc` and
+# `kmem_cache_alloc` record every slab allocation of the kernel whose gfp
+# may block but that runs in atomic context, by call site, class and gfp:
+# - off after load, bad writes refused with EINVAL and nothing changed;
+# - no `ok` cell of rules is ever reported;
+# - each provoked `warns` cell of kmalloc, kzalloc and kmem_cache is
+#   reported exactly once, at a gfpctx_ function (the allocator's wrapper,
+#   or its caller gfpctx_alloc_one() where the compiler made the wrapper a
+#   tail call), count == job count, in the class rules gives;
+# - kvmalloc: its kmalloc is reported once, at a gfpctx_ function or at
+#   kvmalloc's own (tail calls decide again); its vmalloc is not;
+# - not covered, by design: pages and vmalloc have no slab tracepoint (the
+#   slab allocations vmalloc makes inside are reported at vmalloc's own
+#   sites); mempool_alloc()'s first try never blocks: none of them is ever
+#   reported at a gfpctx_ site;
+# - reset clears, off records nothing, rmmod with audit on is clean.
+# Entries at other sites are kernel-wide findings: printed as diagnostics,
+# never a failure.
+#
+# It provokes splats on CONFIG_DEBUG_ATOMIC_SLEEP kernels: run it in a
+# boot of its own (the runner's PROVOKE list). Each provoked job is
+# declared to the log reader between gfpctx-expect begin/end markers.
+
+DIR="$(dirname "$(readlink -f "$0")")"
+# shellcheck source=gfpctx_lib.sh
+. "$DIR/gfpctx_lib.sh"
+
+AUDIT=$GFPCTX_DIR/audit
+COUNT=3
+OK_COUNT=10
+BEGIN="gfpctx-expect: begin kind=might_sleep kind=lockdep kind=warning func=gfpctx_"
+END="gfpctx-expect: end"
+# An entry whose call site is in the module (%pS "sym+off/len [gfpctx]"
+# is printed as site=sym+off/len module=gfpctx).
+OURS_RE='^site=[^ ]* module=gfpctx '
+KVMALLOC_RE='^site=[^ ]*kvmalloc[^ ]* '
+# Allocators whose calls the slab tracepoints see at the module's site.
+SLAB_ALLOCS="kmalloc kzalloc kmem_cache"
+OTHER_ALLOCS="pages vmalloc mempool"
+AUDIT_SKIP=
+
+# File|data|description: writes refused with EINVAL (gfpctx_write escapes).
+bad_writes() {
+	cat <<EOF
+|\\n|empty line
+|bogus\\n|unknown word
+|ON\\n|upper case
+|onx\\n|on with trailing letters
+|on off\\n|two words
+|reset on\\n|reset and on
+|on\\x00\\n|NUL byte
+-n 256|o|256 bytes, over the limit
+EOF
+}
+
+audit_read() {
+	cat "$AUDIT" > "$GFPCTX_TMP/audit.$1"
+}
+
+# The summary line of a snapshot.
+audit_summary() {
+	tail -n 1 "$GFPCTX_TMP/audit.$1"
+}
+
+# Entries of a snapshot that are not the module's: kernel-wide findings,
+# kept to be printed once at the end.
+audit_keep_foreign() {
+	sed '$d' "$GFPCTX_TMP/audit.$1" | grep -Ev "$OURS_RE" |
+		sed 's/ count=.*//' >> "$GFPCTX_TMP/foreign"
+}
+
+audit_set() {
+	gfpctx_write "$AUDIT" "$1\\n"
+}
+
+# provoke CONTEXT ALLOC GFP: one warns job of COUNT, declared in the log.
+provoke() {
+	local r
+
+	echo "$BEGIN" > /dev/kmsg
+	r=$(gfpctx_run "context=$1 alloc=$2 gfp=$3 count=$COUNT" \
+		"$(gfpctx_job_args "$2") allow=warns")
+	echo "$END" > /dev/kmsg
+	echo "$r"
+}
+
+# seen_during DESC: the entries of the last job not at a gfpctx site (the
+# allocator's own internals, or the rest of the kernel meanwhile).
+seen_during() {
+	sed '$d' "$GFPCTX_TMP/audit.cell" | grep -Ev "$OURS_RE" |
+		while IFS= read -r line; do
+			gfpctx_msg "  $1: also seen: $line"
+		done
+}
+
+# fresh: keep the foreign entries seen so far, then reset.
+fresh() {
+	audit_read pre
+	audit_keep_foreign pre
+	[ "$(audit_set reset)" = OK ]
+}
+
+# check_slab_cell CONTEXT ALLOC GFP: one test.
+check_slab_cell() {
+	local ctx="$1" alloc="$2" gfp="$3" desc want r ours n line got
+
+	desc="audit reports warns $ctx $alloc $gfp once at a gfpctx_ function"
+	if [ -n "$AUDIT_SKIP" ]; then
+		ktap_test_skip "$desc: $AUDIT_SKIP"
+		return
+	fi
+	if ! gfpctx_ctx_available "$ctx"; then
+		ktap_test_skip "$desc: $(gfpctx_ctx_why "$ctx")"
+		return
+	fi
+	want=$(gfpctx_field "$(grep "^context=$ctx class=" "$GFPCTX_TMP/rules" |
+		head -n 1)" class)
+	if ! fresh; then
+		gfpctx_msg "$desc: reset refused"
+		ktap_test_fail "$desc"
+		return
+	fi
+	r=$(provoke "$ctx" "$alloc" "$gfp")
+	audit_read cell
+	if [ "$r" != OK ]; then
+		gfpctx_msg "$desc: job returned $r, want OK"
+		ktap_test_fail "$desc"
+		return
+	fi
+	audit_set reset > /dev/null
+	ours=$(grep -E "$OURS_RE" "$GFPCTX_TMP/audit.cell")
+	seen_during "$desc"
+	n=0
+	[ -n "$ours" ] && n=$(echo "$ours" | wc -l)
+	if [ "$n" -ne 1 ]; then
+		gfpctx_msg "$desc: $n entries at a gfpctx site, want 1"
+		echo "$ours" | while IFS= read -r line; do
+			[ -n "$line" ] && gfpctx_msg "  $line"
+		done
+		ktap_test_fail "$desc"
+		return
+	fi
+	gfpctx_msg "reported: $ours"
+	got=$(gfpctx_field "$ours" site)
+	case $got in
+	gfpctx_*+0x*) ;;
+	*)
+		gfpctx_msg "$desc: site $got, want gfpctx_...+0x..."
+		ktap_test_fail "$desc"
+		return
+		;;
+	esac
+	got=$(gfpctx_field "$ours" count)
+	if [ "$got" != "$COUNT" ]; then
+		gfpctx_msg "$desc: count=$got, want $COUNT"
+		ktap_test_fail "$desc"
+		return
+	fi
+	got=$(gfpctx_field "$ours" class)
+	# A CPU polling in idle runs a cross-CPU call itself, interrupts off,
+	# outside hard IRQ (see contexts.c, gfpctx_in_ipi()).
+	if [ "$got" != "$want" ] &&
+	   ! { [ "$ctx" = ipi ] && [ "$got" = process-atomic ]; }; then
+		gfpctx_msg "$desc: class=$got, want $want"
+		ktap_test_fail "$desc"
+		return
+	fi
+	ktap_test_pass "$desc"
+}
+
+# check_other_alloc ALLOC: a warns cell of an allocator the slab
+# tracepoints do not see at the module's site; one test.
+check_other_alloc() {
+	local alloc="$1" cell ctx gfp desc r ours
+
+	desc="audit: $alloc never reported at a gfpctx site (not covered)"
+	if [ -n "$AUDIT_SKIP" ]; then
+		ktap_test_skip "$desc: $AUDIT_SKIP"
+		return
+	fi
+	# The first available warns cell, a spinlock one if there is.
+	cell=$( (grep " $alloc GFP_KERNEL\$" "$GFPCTX_TMP/warns" |
+		grep '^spinlock '; grep " $alloc " "$GFPCTX_TMP/warns") |
+		while read -r ctx _ gfp; do
+			if gfpctx_ctx_available "$ctx"; then
+				echo "$ctx $gfp"
+				break
+			fi
+		done)
+	if [ -z "$cell" ]; then
+		ktap_test_skip "$desc: no available warns cell of $alloc here"
+		return
+	fi
+	ctx=${cell% *}
+	gfp=${cell#* }
+	desc="$desc: $ctx $alloc $gfp"
+	if ! fresh; then
+		gfpctx_msg "$desc: reset refused"
+		ktap_test_fail "$desc"
+		return
+	fi
+	r=$(provoke "$ctx" "$alloc" "$gfp")
+	audit_read cell
+	if [ "$r" != OK ]; then
+		gfpctx_msg "$desc: job returned $r, want OK"
+		ktap_test_fail "$desc"
+		return
+	fi
+	audit_set reset > /dev/null
+	ours=$(grep -E "$OURS_RE" "$GFPCTX_TMP/audit.cell")
+	if [ -n "$ours" ]; then
+		gfpctx_msg "$desc: unexpected: $ours"
+		ktap_test_fail "$desc"
+		return
+	fi
+	# Where the allocator's own slab calls were seen, if anywhere.
+	seen_during "$desc"
+	ktap_test_pass "$desc"
+}
+
+# check_kvmalloc: a spinlock kvmalloc warns cell (size=64: kmalloc only);
+# one test.
+check_kvmalloc() {
+	local desc="audit reports warns spinlock kvmalloc GFP_KERNEL once" r
+	local ours n
+
+	desc="$desc, at a gfpctx_ or a kvmalloc function"
+	if [ -n "$AUDIT_SKIP" ]; then
+		ktap_test_skip "$desc: $AUDIT_SKIP"
+		return
+	fi
+	if ! gfpctx_ctx_available spinlock ||
+	   [ "$(gfpctx_verdict spinlock kvmalloc GFP_KERNEL)" != warns ]; then
+		ktap_test_skip "$desc: not a warns cell here"
+		return
+	fi
+	if ! fresh; then
+		gfpctx_msg "$desc: reset refused"
+		ktap_test_fail "$desc"
+		return
+	fi
+	r=$(provoke spinlock kvmalloc GFP_KERNEL)
+	audit_read cell
+	audit_set reset > /dev/null
+	ours=$(grep -E "$OURS_RE|$KVMALLOC_RE" "$GFPCTX_TMP/audit.cell")
+	n=0
+	[ -n "$ours" ] && n=$(echo "$ours" | wc -l)
+	gfpctx_msg "reported: $ours"
+	if [ "$r" = OK ] && [ "$n" -eq 1 ] &&
+	   [ "$(gfpctx_field "$ours" count)" = "$COUNT" ] &&
+	   [ "$(gfpctx_field "$ours" class)" = process-atomic ]; then
+		ktap_test_pass "$desc"
+	else
+		gfpctx_msg "$desc: job $r, $n entries"
+		ktap_test_fail "$desc"
+	fi
+}
+
+ktap_print_header
+gfpctx_setup
+[ -e "$AUDIT" ] || gfpctx_skip_all "no $AUDIT (module without audit mode)"
+gfpctx_log_mark
+start_mark=$GFPCTX_MARK
+: > "$GFPCTX_TMP/foreign"
+
+gfpctx_cells ok > "$GFPCTX_TMP/ok_cells"
+gfpctx_cells warns > "$GFPCTX_TMP/warns"
+: > "$GFPCTX_TMP/slab_warns"
+for a in $SLAB_ALLOCS; do
+	grep " $a " "$GFPCTX_TMP/warns" >> "$GFPCTX_TMP/slab_warns"
+done
+nbad=$(bad_writes | wc -l)
+nslab=$(wc -l < "$GFPCTX_TMP/slab_warns")
+nother=$(echo "$OTHER_ALLOCS" | wc -w)
+ktap_set_plan $((1 + nbad + 1 + 1 + nslab + 1 + nother + 5))
+
+# 1: off after load, empty.
+audit_read load
+[ "$(cat "$GFPCTX_TMP/audit.load")" = "entries=0 overflow=0 state=off" ]
+gfpctx_result $? "audit after load: entries=0 overflow=0 state=off"
+
+# Bad writes: EINVAL, the file reads back the same.
+bad_writes > "$GFPCTX_TMP/bad"
+while IFS='|' read -r opts data what; do
+	desc="audit refuses $what with EINVAL"
+	audit_read before
+	# shellcheck disable=SC2086
+	r=$(gfpctx_write $opts "$AUDIT" "$data")
+	audit_read after
+	if [ "$r" = EINVAL ] &&
+	   cmp -s "$GFPCTX_TMP/audit.before" "$GFPCTX_TMP/audit.after"; then
+		ktap_test_pass "$desc"
+	else
+		gfpctx_msg "$desc: $r, want EINVAL and the file unchanged"
+		ktap_test_fail "$desc"
+	fi
+done < "$GFPCTX_TMP/bad"
+
+# on.
+r=$(audit_set on)
+audit_read on
+case $r in
+OK)
+	grep -Eq '^entries=[0-9]+ overflow=0 state=on$' "$GFPCTX_TMP/audit.on"
+	gfpctx_result $? "audit on: state=on"
+	;;
+EOPNOTSUPP)
+	AUDIT_SKIP="audit not supported on this kernel (no 6.1+ slab tracepoints)"
+	ktap_test_skip "audit on: $AUDIT_SKIP"
+	;;
+*)
+	gfpctx_msg "writing on: $r"
+	ktap_test_fail "audit on: state=on"
+	AUDIT_SKIP="audit did not go on"
+	;;
+esac
+
+# No ok cell is ever reported.
+desc="audit: no entry at a gfpctx site after every ok cell (count=$OK_COUNT)"
+if [ -n "$AUDIT_SKIP" ]; then
+	ktap_test_skip "$desc: $AUDIT_SKIP"
+else
+	fresh
+	nok=0
+	jobfail=0
+	while read -r ctx alloc gfp; do
+		gfpctx_ctx_available "$ctx" || continue
+		r=$(gfpctx_run "context=$ctx alloc=$alloc gfp=$gfp" \
+			"count=$OK_COUNT $(gfpctx_job_args "$alloc")")
+		if [ "$r" != OK ]; then
+			gfpctx_msg "ok cell $ctx $alloc $gfp: $r"
+			jobfail=1
+		fi
+		nok=$((nok + 1))
+	done < "$GFPCTX_TMP/ok_cells"
+	audit_read ok
+	ours=$(grep -E "$OURS_RE" "$GFPCTX_TMP/audit.ok")
+	gfpctx_msg "$nok ok cells run; $(audit_summary ok)"
+	if [ -z "$ours" ] && [ $jobfail -eq 0 ] && [ $nok -gt 0 ]; then
+		ktap_test_pass "$desc"
+	else
+		echo "$ours" | while IFS= read -r line; do
+			[ -n "$line" ] && gfpctx_msg "false positive: $line"
+		done
+		ktap_test_fail "$desc"
+	fi
+fi
+
+# Each provoked warns cell of a slab allocator: once, at the module's site.
+while read -r ctx alloc gfp; do
+	check_slab_cell "$ctx" "$alloc" "$gfp"
+done < "$GFPCTX_TMP/slab_warns"
+
+check_kvmalloc
+
+# The allocators the slab tracepoints do not see at the module's site.
+for a in $OTHER_ALLOCS; do
+	check_other_alloc "$a"
+done
+
+# A spinlock kmalloc warns cell: the witness of the last checks.
+WITNESS="spinlock kmalloc GFP_KERNEL"
+witness_ok() {
+	gfpctx_ctx_available spinlock &&
+		[ "$(gfpctx_verdict spinlock kmalloc GFP_KERNEL)" = warns ]
+}
+
+# reset clears.
+desc="audit: reset clears every entry"
+if [ -n "$AUDIT_SKIP" ]; then
+	ktap_test_skip "$desc: $AUDIT_SKIP"
+else
+	audit_read pre
+	audit_keep_foreign pre
+	r=$(audit_set reset)
+	audit_read reset
+	[ "$r" = OK ] &&
+		grep -Eq '^entries=0 overflow=0 state=on$' "$GFPCTX_TMP/audit.reset" &&
+		[ "$(wc -l < "$GFPCTX_TMP/audit.reset")" -le 1 ]
+	gfpctx_result $? "$desc"
+fi
+
+# off records nothing.
+desc="audit: off, then a provoked $WITNESS adds nothing"
+if [ -n "$AUDIT_SKIP" ]; then
+	ktap_test_skip "$desc: $AUDIT_SKIP"
+elif ! witness_ok; then
+	ktap_test_skip "$desc: $WITNESS is not a warns cell here"
+else
+	r=$(audit_set off)
+	# shellcheck disable=SC2086
+	j=$(provoke $WITNESS)
+	audit_read off
+	if [ "$r" = OK ] && [ "$j" = OK ] &&
+	   ! grep -Eq "$OURS_RE" "$GFPCTX_TMP/audit.off" &&
+	   grep -Eq '^entries=[0-9]+ overflow=0 state=off$' "$GFPCTX_TMP/audit.off"
+	then
+		ktap_test_pass "$desc"
+	else
+		gfpctx_msg "off: $r, job: $j, audit: $(audit_summary off)"
+		ktap_test_fail "$desc"
+	fi
+fi
+
+# rmmod while on, with an entry in the table.
+desc="audit: rmmod with audit on"
+if [ -n "$AUDIT_SKIP" ]; then
+	ktap_test_skip "$desc: $AUDIT_SKIP"
+else
+	r=$(audit_set on)
+	if witness_ok; then
+		# shellcheck disable=SC2086
+		provoke $WITNESS > /dev/null
+	fi
+	audit_read rmmod
+	audit_keep_foreign rmmod
+	if [ "$r" = OK ] && gfpctx_unload; then
+		ktap_test_pass "$desc"
+	else
+		gfpctx_msg "on: $r; module still loaded: $(grep '^gfpctx ' /proc/modules)"
+		ktap_test_fail "$desc"
+	fi
+fi
+
+# A new instance starts off and empty.
+desc="audit after reload: entries=0 overflow=0 state=off"
+if gfpctx_load; then
+	audit_read reload
+	[ "$(cat "$GFPCTX_TMP/audit.reload")" = "entries=0 overflow=0 state=off" ]
+	gfpctx_result $? "$desc"
+else
+	gfpctx_msg "modprobe gfpctx failed"
+	ktap_test_fail "$desc"
+fi
+
+# Kernel-wide findings: not failures, but worth a look.
+sort -u "$GFPCTX_TMP/foreign" | while IFS= read -r line; do
+	gfpctx_msg "kernel-wide finding: $line"
+done
+
+# Every splat of this run is inside a declared window.
+GFPCTX_MARK=$start_mark
+bad=$(gfpctx_log_since | awk -v re="$GFPCTX_SPLAT_RE" '
+	/gfpctx-expect: begin/ { w = 1; next }
+	/gfpctx-expect: end/ { w = 0; next }
+	!w && $0 ~ re { print }')
+if [ -z "$bad" ]; then
+	ktap_test_pass "no splat outside the gfpctx-expect windows"
+else
+	echo "$bad" | head -n 20 | while IFS= read -r l; do
+		gfpctx_msg "outside a window: $l"
+	done
+	ktap_test_fail "no splat outside the gfpctx-expect windows"
+fi
+
+ktap_finished
