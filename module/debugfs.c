@@ -220,6 +220,19 @@ static const struct file_operations gfpctx_irq_fops = {
 	.release = single_release,
 };
 
+static int gfpctx_last_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, gfpctx_last_show, NULL);
+}
+
+static const struct file_operations gfpctx_last_fops = {
+	.owner = THIS_MODULE,
+	.open = gfpctx_last_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
 int gfpctx_debugfs_init(void)
 {
 	int ret;
@@ -242,6 +255,7 @@ int gfpctx_debugfs_init(void)
 			    &gfpctx_inject_fops);
 	debugfs_create_file("audit", 0600, gfpctx_dir, NULL,
 			    &gfpctx_audit_fops);
+	debugfs_create_file("last", 0400, gfpctx_dir, NULL, &gfpctx_last_fops);
 	ret = gfpctx_inject_init(gfpctx_dir);
 	if (ret)
 		debugfs_remove_recursive(gfpctx_dir);

@@ -119,6 +119,8 @@ struct gfpctx_job {
 	unsigned int timeout_ms;
 	bool free_process;
 	bool allow_warns;
+	bool time_calls;	/* timing=call: each allocation and free */
+	bool keep_samples;	/* samples=yes: each one's ns, for `last` */
 
 	unsigned int done;	/* attempts made so far */
 	unsigned int batch;	/* attempts per batch */
@@ -127,6 +129,11 @@ struct gfpctx_job {
 	struct kmem_cache *cache;
 	mempool_t *pool;
 	struct gfpctx_tally tally;
+	u64 batch_ns;		/* time spent in batches, in the context */
+	u32 *alloc_ns;		/* samples=yes: per allocation, then free */
+	u32 *free_ns;
+	unsigned int nalloc_ns;
+	unsigned int nfree_ns;
 	struct completion batch_done;
 
 	/* how the job enters its context */
@@ -194,6 +201,14 @@ void gfpctx_threaded_irq_start(struct gfpctx_job *job);
 void gfpctx_threaded_irq_fire(struct gfpctx_job *job);
 void gfpctx_threaded_irq_stop(struct gfpctx_job *job);
 int gfpctx_irq_show(struct seq_file *m, void *unused);
+
+/* samples.c */
+int gfpctx_samples_init(struct gfpctx_job *job);
+void gfpctx_samples_exit(struct gfpctx_job *job);
+void gfpctx_sample_alloc(struct gfpctx_job *job, u64 ns);
+void gfpctx_sample_free(struct gfpctx_job *job, u64 ns);
+void gfpctx_last_record(struct gfpctx_job *job, int ret);
+int gfpctx_last_show(struct seq_file *m, void *unused);
 
 /* audit.c */
 int gfpctx_audit_show(struct seq_file *m, void *unused);

@@ -25,6 +25,8 @@ enum gfpctx_key {
 	GFPCTX_KEY_FREE,
 	GFPCTX_KEY_ALLOW,
 	GFPCTX_KEY_TIMEOUT_MS,
+	GFPCTX_KEY_TIMING,
+	GFPCTX_KEY_SAMPLES,
 	GFPCTX_NR_KEYS,
 };
 
@@ -38,6 +40,8 @@ static const char * const gfpctx_keys[GFPCTX_NR_KEYS] = {
 	[GFPCTX_KEY_FREE] = "free",
 	[GFPCTX_KEY_ALLOW] = "allow",
 	[GFPCTX_KEY_TIMEOUT_MS] = "timeout_ms",
+	[GFPCTX_KEY_TIMING] = "timing",
+	[GFPCTX_KEY_SAMPLES] = "samples",
 };
 
 /* Look a name up in a table whose entries start with their name. */
@@ -112,6 +116,22 @@ static int gfpctx_job_set_free(struct gfpctx_job *job, const char *v)
 	return 0;
 }
 
+/* timing=call (default) or batch; samples=yes needs timing=call. */
+static int gfpctx_job_set_timing(struct gfpctx_job *job, const char *timing,
+				 const char *samples)
+{
+	if (!timing || !strcmp(timing, "call"))
+		job->time_calls = true;
+	else if (!strcmp(timing, "batch"))
+		job->time_calls = false;
+	else
+		return -EINVAL;
+	if (samples && (strcmp(samples, "yes") || !job->time_calls))
+		return -EINVAL;
+	job->keep_samples = samples;
+	return 0;
+}
+
 /*
  * Fill @job from "key=value" words. Any unknown, repeated, missing or
  * malformed word is -EINVAL; the caller changes nothing then.
@@ -164,7 +184,9 @@ int gfpctx_job_parse(struct gfpctx_job *job, char *words)
 	if (val[GFPCTX_KEY_ALLOW] && strcmp(val[GFPCTX_KEY_ALLOW], "warns"))
 		return -EINVAL;
 	job->allow_warns = val[GFPCTX_KEY_ALLOW];
-	if (gfpctx_job_set_free(job, val[GFPCTX_KEY_FREE]))
+	if (gfpctx_job_set_free(job, val[GFPCTX_KEY_FREE]) ||
+	    gfpctx_job_set_timing(job, val[GFPCTX_KEY_TIMING],
+				  val[GFPCTX_KEY_SAMPLES]))
 		return -EINVAL;
 	return gfpctx_job_check_size(job, val[GFPCTX_KEY_SIZE],
 				     val[GFPCTX_KEY_ORDER]);
@@ -181,6 +203,19 @@ int gfpctx_job_admit(const struct gfpctx_job *job)
 	if (v == GFPCTX_FATAL || (v == GFPCTX_WARNS && !job->allow_warns))
 		return -EPERM;
 	return 0;
+}
+
+static void gfpctx_free_one(struct gfpctx_job *job, void *obj)
+{
+	u64 t0;
+
+	if (!job->time_calls) {
+		job->alloc->free(job, obj);
+		return;
+	}
+	t0 = ktime_get_ns();
+	job->alloc->free(job, obj);
+	gfpctx_sample_free(job, ktime_get_ns() - t0);
 }
 
 /*
@@ -205,10 +240,12 @@ static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
 	if (injected) {
 		t->injected++;
 		obj = NULL;
-	} else {
+	} else if (job->time_calls) {
 		t0 = ktime_get_ns();
 		obj = job->alloc->alloc(job);
-		gfpctx_tally_alloc_ns(t, ktime_get_ns() - t0);
+		gfpctx_sample_alloc(job, ktime_get_ns() - t0);
+	} else {
+		obj = job->alloc->alloc(job);
 	}
 	if (!obj) {
 		t->failed++;
@@ -224,19 +261,19 @@ static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
 		job->objs[job->nobjs++] = obj;
 		return;
 	}
-	t0 = ktime_get_ns();
-	job->alloc->free(job, obj);
-	gfpctx_tally_free_ns(t, ktime_get_ns() - t0);
+	gfpctx_free_one(job, obj);
 }
 
 void gfpctx_run_batch(struct gfpctx_job *job)
 {
 	unsigned int n = min(job->batch, job->count - job->done);
+	u64 t0 = ktime_get_ns();
 
 	while (n--) {
 		gfpctx_alloc_one(job);
 		job->done++;
 	}
+	job->batch_ns += ktime_get_ns() - t0;
 }
 
 void gfpctx_batch_done(struct gfpctx_job *job)
@@ -246,12 +283,8 @@ void gfpctx_batch_done(struct gfpctx_job *job)
 
 static void gfpctx_free_held(struct gfpctx_job *job)
 {
-	while (job->nobjs) {
-		u64 t0 = ktime_get_ns();
-
-		job->alloc->free(job, job->objs[--job->nobjs]);
-		gfpctx_tally_free_ns(&job->tally, ktime_get_ns() - t0);
-	}
+	while (job->nobjs)
+		gfpctx_free_one(job, job->objs[--job->nobjs]);
 }
 
 /* Fire batches until done, the deadline or a fatal signal. */
@@ -311,19 +344,25 @@ int gfpctx_job_run(struct gfpctx_job *job)
 		if (!job->objs)
 			return -ENOMEM;
 	}
+	ret = gfpctx_samples_init(job);
+	if (ret)
+		goto err_free_objs;
 	if (job->alloc->setup) {
 		ret = job->alloc->setup(job);
 		if (ret)
-			goto err_free_objs;
+			goto err_samples_exit;
 	}
 
 	job->ctx->start(job);
 	ret = gfpctx_job_drive(job);
 	gfpctx_free_held(job);
 	gfpctx_stats_merge(gfpctx_cell_index(job), &job->tally);
+	gfpctx_last_record(job, ret);
 
 	if (job->alloc->teardown)
 		job->alloc->teardown(job);
+err_samples_exit:
+	gfpctx_samples_exit(job);
 err_free_objs:
 	kvfree(job->objs);
 	return ret;

@@ -61,6 +61,9 @@ run|EINVAL||$J timeout_ms=0|timeout_ms=0
 run|EINVAL||$J timeout_ms=60001|timeout_ms above 60000
 run|EINVAL||$J free=later|unknown free value
 run|EINVAL||$J allow=fatal|unknown allow value
+run|EINVAL||$J timing=never|unknown timing value
+run|EINVAL||$J samples=no|unknown samples value
+run|EINVAL||$J timing=batch samples=yes|samples without per-call timing
 run|EINVAL||$J count=1 count=2|duplicate count
 run|EINVAL||context=task context=task alloc=kmalloc gfp=GFP_KERNEL|duplicate context
 run|EINVAL||context=task alloc=kmalloc gfp=GFP_FOO|unknown gfp

@@ -1,0 +1,132 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC3043
+#
+# gfpctx: the `last` file and the timing keys of a job: samples=yes keeps
+# each allocation's and free's time for the median and 99th percentile,
+# timing=batch times only whole batches (the cost of timing each call is
+# what `make bench` compares).
+
+DIR="$(dirname "$(readlink -f "$0")")"
+# shellcheck source=gfpctx_lib.sh
+. "$DIR/gfpctx_lib.sh"
+
+LAST=$GFPCTX_DIR/last
+
+# last_is DESC KEY=VALUE...: a test, every KEY of `last` has VALUE.
+last_is() {
+	local desc="$1" line kv got bad=
+
+	shift
+	line=$(cat "$LAST")
+	for kv in "$@"; do
+		got=$(gfpctx_field "$line" "${kv%%=*}") || got="(missing)"
+		[ "$got" = "${kv#*=}" ] || bad="$bad ${kv%%=*}=$got (want ${kv#*=})"
+	done
+	if [ -z "$bad" ]; then
+		ktap_test_pass "$desc"
+	else
+		gfpctx_msg "last: $line"
+		gfpctx_msg "$desc:$bad"
+		ktap_test_fail "$desc"
+	fi
+}
+
+# ordered DESC A B C...: a test, the `last` values of the keys are
+# non-decreasing numbers, the first above 0.
+ordered() {
+	local desc="$1" line prev=0 k v ok=1
+
+	shift
+	line=$(cat "$LAST")
+	for k in "$@"; do
+		v=$(gfpctx_field "$line" "$k") || v=-1
+		if ! [ "$v" -ge "$prev" ] 2>/dev/null || [ "$v" -eq 0 ]; then
+			ok=0
+		fi
+		prev=$v
+	done
+	[ $ok -eq 1 ] || gfpctx_msg "last: $line"
+	gfpctx_result $((1 - ok)) "$desc"
+}
+
+# The first available hard IRQ context whose kmalloc GFP_ATOMIC cell is ok.
+hardirq_ctx() {
+	local c
+
+	for c in irq_work hrtimer_hard shared_irq ipi; do
+		if gfpctx_ctx_available "$c" &&
+		   [ "$(gfpctx_verdict "$c" kmalloc GFP_ATOMIC)" = ok ]; then
+			echo "$c"
+			return
+		fi
+	done
+}
+
+ktap_print_header
+gfpctx_setup
+gfpctx_log_mark
+ktap_set_plan 12
+
+[ -z "$(cat "$LAST")" ]
+gfpctx_result $? "last is empty after load"
+
+J="context=task alloc=kmalloc gfp=GFP_KERNEL size=64 count=500"
+r=$(gfpctx_run "$J samples=yes")
+[ "$r" = OK ] || gfpctx_msg "$J samples=yes: $r"
+last_is "samples=yes: one sample per allocation and free" \
+	context=task alloc=kmalloc gfp=GFP_KERNEL size=64 timing=call ret=0 \
+	attempts=500 ok=500 failed=0 samples=500 free_samples=500
+ordered "samples=yes: 0 < ns_p50 <= ns_p99" ns_p50 ns_p99
+ordered "samples=yes: 0 < free_ns_p50 <= free_ns_p99" free_ns_p50 free_ns_p99
+
+hirq=$(hardirq_ctx)
+if [ -n "$hirq" ]; then
+	r=$(gfpctx_run "context=$hirq alloc=kmalloc gfp=GFP_ATOMIC count=300" \
+		"samples=yes free=process")
+	[ "$r" = OK ] || gfpctx_msg "$hirq samples=yes free=process: $r"
+	last_is "samples=yes in $hirq, freed by the writer" context="$hirq" \
+		timing=call attempts=300 ok=300 samples=300 free_samples=300
+else
+	ktap_test_skip "samples=yes in hard IRQ context: no hard IRQ context" \
+		"may allocate here"
+fi
+
+# Injected failures are not timed: 3 of 10 fail, 7 samples.
+[ "$(gfpctx_write "$GFPCTX_DIR/inject" 'fail_next=3\n')" = OK ] ||
+	gfpctx_msg "inject fail_next=3 refused"
+r=$(gfpctx_run "context=timer alloc=kmalloc gfp=GFP_ATOMIC count=10 samples=yes")
+[ "$r" = OK ] || gfpctx_msg "timer samples=yes with fail_next=3: $r"
+last_is "injected failures are counted, not sampled" context=timer \
+	attempts=10 ok=7 failed=3 samples=7 free_samples=7
+
+# timing=batch: no per-call timestamps, in last or in stats.
+gfpctx_reset
+r=$(gfpctx_run "$J timing=batch")
+[ "$r" = OK ] || gfpctx_msg "$J timing=batch: $r"
+last_is "timing=batch: no samples" timing=batch attempts=500 ok=500 \
+	samples=0 ns_p50=0 ns_p99=0 free_samples=0
+ordered "timing=batch: batches are timed" batch_ns
+gfpctx_expect_stats task kmalloc GFP_KERNEL attempts=500 ok=500 ns_min=0 \
+	ns_mean=0 ns_max=0 free_ns_mean=0
+rc=$?
+[ -z "$GFPCTX_WHY" ] || gfpctx_msg "$GFPCTX_WHY"
+gfpctx_result $rc "timing=batch: stats count the job but time no call"
+
+# A refused job leaves last as it was.
+cat "$LAST" > "$GFPCTX_TMP/last.before"
+r=$(gfpctx_run "$J timing=batch samples=yes")
+[ "$r" = EINVAL ] && cmp -s "$GFPCTX_TMP/last.before" "$LAST"
+gfpctx_result $? "a refused job (samples without per-call timing) leaves last"
+
+# A job cut short by its deadline is recorded with its result.
+r=$(gfpctx_run "context=kthread alloc=vmalloc gfp=GFP_KERNEL size=1048576" \
+	"count=100000 timeout_ms=1")
+[ "$r" = ETIMEDOUT ] || gfpctx_msg "timeout_ms=1 job: $r"
+line=$(cat "$LAST")
+[ "$(gfpctx_field "$line" ret)" = -110 ] &&
+	[ "$(gfpctx_field "$line" attempts)" -lt 100000 ]
+gfpctx_result $? "a timed-out job is recorded with ret=-110 (ETIMEDOUT)"
+
+gfpctx_test_no_splat "no splat in the kernel log"
+ktap_finished
