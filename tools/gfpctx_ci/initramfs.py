@@ -74,11 +74,14 @@ def add_guest_files(stage: Path) -> None:
     for d in ("dev", "proc", "sys", "tmp", "etc", "root"):
         (stage / d).mkdir(exist_ok=True)
     shutil.copy2(GUEST / "init", stage / "init")
+    shutil.copy2(GUEST / "bench", stage / "bin/gfpctx-bench")
     timeout = stage / "usr/bin/timeout"
     timeout.unlink(missing_ok=True)
     shutil.copy2(GUEST / "timeout", timeout)
-    (stage / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-    (stage / "etc/group").write_text("root:x:0:\n")
+    # nobody: permissions.sh opens every control file as an unprivileged user
+    (stage / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n"
+                                      "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+    (stage / "etc/group").write_text("root:x:0:\nnogroup:x:65534:\n")
 
 
 def build(stage: Path, image: Path, release: str, module: Path | None,
