@@ -38,6 +38,9 @@ check: deps test lint
 	$(CI) check --lanes $(LANES) --out $(OUT)
 	$(CI) rules-doc --out $(OUT)
 
+bench: deps
+	$(CI) bench --lane $(or $(BENCH_LANE),stock) --out $(OUT)
+
 deps:
 	tools/install-deps
 
@@ -60,6 +63,7 @@ help:
 	@echo 'make run [LANE=...]  boot a lane kernel in QEMU, run the gfpctx kselftests, judge KTAP + dmesg (default LANE=debug)'
 	@echo '                     KERNEL=<bzImage> KDIR=<tree>: your own kernel; TESTS=a.sh,b.sh: some tests only'
 	@echo 'make check           host tests, lint, every lane ($(LANES)), rules tables of Documentation'
+	@echo 'make bench           stock lane: median/p99 ns per context x allocator x size, plots, cost ratios (out/bench/)'
 	@echo 'make test            host tests of tools/ (pytest, no VM)'
 	@echo 'make lint            checkpatch --strict, W=1 and sparse builds of the module'
 	@echo 'make deps            install the Debian packages needed (as root)'
@@ -67,4 +71,4 @@ help:
 	@echo 'make kselftest-install KSRC=<tree>  copy the target into <tree>/tools/testing/selftests'
 	@echo 'make clean           remove module objects and $(OUT)/'
 
-.PHONY: all module run test lint check deps install kselftest-install clean help
+.PHONY: all module run test lint check bench deps install kselftest-install clean help

@@ -247,6 +247,58 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Boot the lane once in bench mode: a table, plots and cost ratios."""
+    from . import bench, splat
+    lane = lanes.get(args.lane)
+    out = Path(args.out) / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        kern = get_kernel(lane, args)
+        module = build.build_module(kern.kdir, out / "module")
+        initrd = initramfs.build(out / "initramfs", out / "initramfs.cpio.gz",
+                                 kern.release, module, None)
+    except (kernel.KernelError, build.BuildError, shell.CommandError) as err:
+        print(f"gfpctx-ci: bench: {err}", file=sys.stderr)
+        return 1
+    # The benchmark prints no KTAP: only the boot and the whole run time out.
+    timeouts = qemu.Timeouts(boot_s=lane.boot_timeout_s, test_s=args.timeout,
+                             run_s=args.timeout)
+    append = [*lanes.COMMON_CMDLINE, *lane.cmdline, "gfpctx_mode=bench",
+              f"gfpctx_bench={args.count},{args.pairs}"]
+    argv = qemu.command(kern.image, initrd, out / "bench.raw", out / "tables.txt", append,
+                        lane.memory, extra=lane.qemu_args)
+
+    def progress(line: str) -> None:
+        if line.startswith("gfpctx-bench:"):
+            print(line.rstrip(), flush=True)
+
+    boot = qemu.boot(argv, out / "console.log", out / "bench.raw", timeouts, progress)
+    result = bench.parse(boot.ktap)
+    errors = result.errors + ([boot.error] if boot.error else [])
+    errors += [f"splat {s.kind}: {s.title} in {s.function}"
+               for s in splat.unexpected(splat.scan(boot.console))]
+    if not result.rows:
+        errors.append("no benchmark line from the guest")
+    text = "\n".join([f"gfpctx bench: {lane.name} lane, kernel {kern.release}, "
+                      f"count={args.count}, boot {fmt(boot.boot_s)} s, "
+                      f"run {fmt(boot.suite_s)} s (ns per call)",
+                      "", bench.table(result.rows), "", *bench.ratios(result)])
+    (out / "bench.txt").write_text(text + "\n")
+    print(text)
+    for size, over in bench.over_limit(result).items():
+        print(f"gfpctx-ci: bench: WARNING: timing each call of kmalloc {bench.human(size)} "
+              f"costs {over:.3f}x, not below {bench.OVERHEAD_LIMIT:.2f}: per-call figures "
+              "of allocations this cheap are inflated by the clock reads", file=sys.stderr)
+    if result.rows:
+        for path in bench.plot(result.rows, out):
+            print(f"gfpctx-ci: bench: wrote {path}")
+    print(f"gfpctx-ci: bench: wrote {out / 'bench.txt'}")
+    for error in errors:
+        print(f"gfpctx-ci: bench: FAIL: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
 def cmd_lanes(args: argparse.Namespace) -> int:
     print(lanes.table())
     return 0
@@ -298,6 +350,19 @@ def parser() -> argparse.ArgumentParser:
                       help="lanes whose headers to build against (default: stock,rt,lts)")
     lint.add_argument("--out", default=str(build.REPO / "out"), help="as for run")
     lint.set_defaults(func=cmd_lint)
+    bench = sub.add_parser("bench", help="boot a lane once and measure median and p99 ns "
+                           "per allocation and free; table, plots, cost ratios")
+    add_kernel_args(bench)
+    bench.set_defaults(lane="stock")
+    bench.add_argument("--out", default=str(build.REPO / "out"),
+                       help="results go to OUT/bench/ (default: out/ in the repository)")
+    bench.add_argument("--count", type=int, default=500,
+                       help="allocations per job (default 500; a tenth for 1 and 4 MiB)")
+    bench.add_argument("--pairs", type=int, default=9,
+                       help="alternated pairs for each cost ratio (default 9)")
+    bench.add_argument("--timeout", type=int, default=1800,
+                       help="seconds the whole run may take (default 1800)")
+    bench.set_defaults(func=cmd_bench)
     sub.add_parser("lanes", help="print the lanes table").set_defaults(func=cmd_lanes)
     return top
 

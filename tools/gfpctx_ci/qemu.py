@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 from . import shell
@@ -177,9 +178,10 @@ class Watch:
         return None
 
 
-def boot(argv: list[str], console_log: Path, ktap: Path, timeouts: Timeouts) -> Boot:
+def boot(argv: list[str], console_log: Path, ktap: Path, timeouts: Timeouts,
+         progress: Callable[[str], None] | None = None) -> Boot:
     """Run one boot: stream the console to console_log, watch the timeouts,
-    kill QEMU when one fires."""
+    kill QEMU when one fires; each console line also goes to progress."""
     shell.echo(argv)
     ktap.unlink(missing_ok=True)
     watch = Watch(ktap, timeouts)
@@ -201,6 +203,8 @@ def boot(argv: list[str], console_log: Path, ktap: Path, timeouts: Timeouts) -> 
                 log.write(text)
                 log.flush()
                 watch.line(text)
+                if progress:
+                    progress(text)
             if error := watch.expired():
                 break
     stop(proc)
