@@ -117,3 +117,17 @@ def test_relative_out_is_made_absolute(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(tmp_path)
     assert cli.main(['rules-doc', '--out', 'out']) == 1
     assert str(tmp_path / 'out' / 'stock' / 'clean.tables.txt') in capsys.readouterr().err
+
+
+def test_rst_check_reports_a_broken_document(tmp_path: Path) -> None:
+    pytest.importorskip('docutils', reason='python3-docutils not installed')
+    from gfpctx_ci import build
+    good = build.REPO / 'Documentation' / 'gfpctx.rst'
+    assert build.rst_check(good) == []
+    bad = build.REPO / 'out' / 'broken.rst'
+    bad.parent.mkdir(exist_ok=True)
+    bad.write_text('Title\n=====\n\n`unclosed reference_\n\n.. unknown-directive::\n')
+    try:
+        assert build.rst_check(bad)
+    finally:
+        bad.unlink()

@@ -50,6 +50,23 @@ def checkpatch() -> list[str]:
     return problems
 
 
+def rst_check(doc: Path) -> list[str]:
+    """docutils' warnings and errors on an rst document (Debian's
+    python3-docutils), as Documentation/ is built with them."""
+    try:
+        import docutils.core
+        import docutils.utils
+    except ImportError:
+        return ["python3-docutils missing: run tools/install-deps"]
+    try:
+        docutils.core.publish_string(doc.read_text(), source_path=str(doc), writer_name="null",
+                                     settings_overrides={"halt_level": 2, "report_level": 2,
+                                                         "warning_stream": False})
+    except docutils.utils.SystemMessage as err:
+        return [f"{doc.relative_to(REPO)}: {err}"]
+    return []
+
+
 def strict_build(kdir: Path, workdir: Path) -> list[str]:
     """The warnings of a W=1 C=1 build of the module against kdir."""
     shutil.rmtree(workdir, ignore_errors=True)
