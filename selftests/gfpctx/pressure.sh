@@ -1,0 +1,312 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC3043
+#
+# gfpctx: allocation jobs under memory pressure. With most of the memory
+# taken by a hog (gfpctx_hog, oom_score_adj 1000), GFP_ATOMIC jobs in
+# atomic contexts that hold what they allocate fail honestly and count
+# every failure; GFP_KERNEL jobs in process contexts reclaim (or have the
+# OOM killer take the hog) and succeed; nothing oopses, nothing leaks.
+#
+# Knobs: GFPCTX_HOG_PERCENT (3) and GFPCTX_HOG_MIB (24): the hog leaves
+# MemAvailable at the larger of PERCENT of MemTotal and MIB MiB.
+
+DIR="$(dirname "$(readlink -f "$0")")"
+# shellcheck source=gfpctx_lib.sh
+. "$DIR/gfpctx_lib.sh"
+
+HOG=$DIR/gfpctx_hog
+HOG_PERCENT=${GFPCTX_HOG_PERCENT:-3}
+HOG_MIB=${GFPCTX_HOG_MIB:-24}
+HOG_S=300
+KMEMLEAK=$GFPCTX_DEBUGFS/kmemleak
+ATOMIC_CONTEXTS="timer hrtimer_hard irq_work"
+KERNEL_CONTEXTS="task workqueue kthread"
+# Every GFP_ATOMIC job holds (free=process) up to the module's limit,
+# GFPCTX_MAX_HELD_BYTES: much more than the hog leaves available.
+HELD_KB=65536
+JOB_TIMEOUT=timeout_ms=60000
+
+hog_pid=
+hog_n=0
+hog_starts=0
+hog_lost=0
+
+meminfo_kb() {
+	sed -n "s/^$1: *\([0-9]*\) kB\$/\1/p" /proc/meminfo
+}
+
+# The kernel's page size in kB (4 unless smaps says otherwise).
+page_kb() {
+	local kb
+
+	kb=$(sed -n 's/^KernelPageSize: *\([0-9]*\) kB$/\1/p' /proc/self/smaps |
+		head -n 1)
+	echo "${kb:-4}"
+}
+
+# A live, not zombie, process.
+alive() {
+	[ -n "$1" ] && [ -r "/proc/$1/status" ] &&
+		! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# hog_start: a new hog; waits for its line. 1 if it died or never said.
+hog_start() {
+	local deadline out
+
+	hog_n=$((hog_n + 1))
+	hog_starts=$((hog_starts + 1))
+	out=$GFPCTX_TMP/hog.$hog_n
+	"$HOG" -p "$HOG_PERCENT" -m "$HOG_MIB" -t "$HOG_S" > "$out" 2>&1 &
+	hog_pid=$!
+	deadline=$(($(gfpctx_now_cs) + (HOG_S + 60) * 100))
+	while ! grep -qE '^(ready|short|error)' "$out"; do
+		if ! alive "$hog_pid" || [ "$(gfpctx_now_cs)" -ge $deadline ]; then
+			gfpctx_msg "hog $hog_n: died or silent: $(cat "$out")"
+			return 1
+		fi
+		gfpctx_nap
+	done
+	gfpctx_msg "hog $hog_n (pid $hog_pid): $(cat "$out")"
+	grep -q '^ready' "$out"
+}
+
+# hog_ensure: the hog is alive; a new one if the OOM killer took the last.
+hog_ensure() {
+	alive "$hog_pid" && return 0
+	if [ -n "$hog_pid" ]; then
+		hog_lost=$((hog_lost + 1))
+		gfpctx_msg "hog $hog_n (pid $hog_pid) is gone (OOM killer); a new one"
+		wait "$hog_pid" 2>/dev/null
+	fi
+	hog_start
+}
+
+hog_stop() {
+	[ -n "$hog_pid" ] || return 0
+	kill -KILL "$hog_pid" 2>/dev/null
+	wait "$hog_pid" 2>/dev/null
+	hog_pid=
+}
+
+# job_ready DESC CONTEXT ALLOC GFP: may the job run here? A skip if not.
+job_ready() {
+	if ! gfpctx_ctx_available "$2"; then
+		ktap_test_skip "$1: $(gfpctx_ctx_why "$2")"
+		return 1
+	fi
+	if [ "$(gfpctx_verdict "$2" "$3" "$4")" != ok ]; then
+		ktap_test_skip "$1: $2 $3 $4 is not an ok cell here"
+		return 1
+	fi
+}
+
+# job_check DESC CONTEXT ALLOC GFP COUNT WANT RESULT WORDS: a test on the
+# job's result and its cell's counters. WANT "all": ok == count; "any":
+# any split of ok and failed.
+job_check() {
+	local desc="$1" ctx="$2" alloc="$3" gfp="$4" count="$5" want="$6"
+	local r="$7" a o f
+
+	a=$(gfpctx_stat "$ctx" "$alloc" "$gfp" attempts)
+	o=$(gfpctx_stat "$ctx" "$alloc" "$gfp" ok)
+	f=$(gfpctx_stat "$ctx" "$alloc" "$gfp" failed)
+	gfpctx_msg "$ctx $alloc $gfp $8 count=$count: $r attempts=$a ok=$o" \
+		"failed=$f"
+	if [ "$r" != OK ]; then
+		ktap_test_fail "$desc: job returned $r"
+		return
+	fi
+	set --
+	[ "$want" = all ] && set -- ok="$count"
+	if ! gfpctx_expect_stats "$ctx" "$alloc" "$gfp" attempts="$count" \
+		injected=0 ctx_mismatch=0 "$@"; then
+		gfpctx_msg "$GFPCTX_WHY"
+		ktap_test_fail "$desc"
+		return
+	fi
+	if [ "$gfp" = GFP_ATOMIC ]; then
+		atomic_jobs=$((atomic_jobs + 1))
+		atomic_attempts=$((atomic_attempts + a))
+		atomic_failed=$((atomic_failed + f))
+		[ "$f" -gt 0 ] && atomic_jobs_failing=$((atomic_jobs_failing + 1))
+	fi
+	ktap_test_pass "$desc"
+}
+
+# pressure_job DESC CONTEXT ALLOC GFP COUNT WANT WORD...: under the hog,
+# one job; a test.
+pressure_job() {
+	local desc="$1" ctx="$2" alloc="$3" gfp="$4" count="$5" want="$6" r
+
+	shift 6
+	job_ready "$desc" "$ctx" "$alloc" "$gfp" || return
+	if ! hog_ensure; then
+		ktap_test_fail "$desc: no hog"
+		return
+	fi
+	gfpctx_reset
+	gfpctx_msg "MemAvailable $(meminfo_kb MemAvailable) kB," \
+		"MemFree $(meminfo_kb MemFree) kB"
+	r=$(gfpctx_run "context=$ctx alloc=$alloc gfp=$gfp count=$count" \
+		"$JOB_TIMEOUT" "$@")
+	job_check "$desc" "$ctx" "$alloc" "$gfp" "$count" "$want" "$r" "$*"
+}
+
+# atomic_jobs_at_once DESC ALLOC COUNT WORD...: under the hog, one
+# GFP_ATOMIC job in each of ATOMIC_CONTEXTS, all at once, each holding what
+# it got: together they ask for several times what is free. A test each.
+atomic_jobs_at_once() {
+	local desc="$1" alloc="$2" count="$3" ctx pids=
+
+	shift 3
+	if ! hog_ensure; then
+		for ctx in $ATOMIC_CONTEXTS; do
+			ktap_test_fail "$desc, in $ctx: no hog"
+		done
+		return
+	fi
+	gfpctx_reset
+	gfpctx_msg "MemAvailable $(meminfo_kb MemAvailable) kB," \
+		"MemFree $(meminfo_kb MemFree) kB"
+	for ctx in $ATOMIC_CONTEXTS; do
+		rm -f "$GFPCTX_TMP/job.$ctx"
+		job_ready "$desc, in $ctx" "$ctx" "$alloc" GFP_ATOMIC 2>/dev/null \
+			> /dev/null || continue
+		"$GFPCTX_WRITE" "$GFPCTX_DIR/run" \
+			"context=$ctx alloc=$alloc gfp=GFP_ATOMIC count=$count $JOB_TIMEOUT $*\\n" \
+			> "$GFPCTX_TMP/job.$ctx" 2>&1 &
+		pids="$pids $!"
+	done
+	# shellcheck disable=SC2086
+	wait $pids
+	for ctx in $ATOMIC_CONTEXTS; do
+		job_ready "$desc, in $ctx" "$ctx" "$alloc" GFP_ATOMIC || continue
+		job_check "$desc, in $ctx" "$ctx" "$alloc" GFP_ATOMIC "$count" \
+			any "$(cat "$GFPCTX_TMP/job.$ctx")" "$*"
+	done
+}
+
+kmemleak_scan() {
+	local r
+
+	sleep 6	# kmemleak ignores objects younger than 5 s
+	for r in 1 2; do
+		[ "$(gfpctx_write "$KMEMLEAK" 'scan')" = OK ] || return 1
+	done
+	cat "$KMEMLEAK" > "$GFPCTX_TMP/kmemleak"
+}
+
+ktap_print_header
+gfpctx_prepare
+[ -x "$HOG" ] || gfpctx_skip_all "helper $HOG not built (run make)"
+gfpctx_log_mark
+start_mark=$GFPCTX_MARK
+ktap_set_plan 24
+
+if [ -e "$KMEMLEAK" ]; then
+	kmemleak=$(gfpctx_write "$KMEMLEAK" 'clear')
+	[ "$kmemleak" = OK ] || kmemleak="kmemleak refuses clear: $kmemleak"
+else
+	kmemleak="no $KMEMLEAK (CONFIG_DEBUG_KMEMLEAK off)"
+fi
+
+gfpctx_load || ktap_exit_fail_msg "modprobe gfpctx failed"
+gfpctx_snapshot_tables
+
+total=$(meminfo_kb MemTotal)
+avail0=$(meminfo_kb MemAvailable)
+pkb=$(page_kb)
+gfpctx_msg "MemTotal ${total} kB, MemAvailable ${avail0} kB, page ${pkb} kB"
+
+# 1: the hog.
+t0=$(gfpctx_now_cs)
+hog_start
+gfpctx_result $? "hog takes memory until MemAvailable is at its target"
+gfpctx_msg "hog ready after $((($(gfpctx_now_cs) - t0) / 100)) s," \
+	"MemAvailable $(meminfo_kb MemAvailable) kB"
+
+# 2-10: GFP_ATOMIC in atomic contexts, three jobs at once, each holding
+# up to the module's limit.
+atomic_jobs=0
+atomic_jobs_failing=0
+atomic_attempts=0
+atomic_failed=0
+o3=$((HELD_KB / (pkb * 8)))
+o0=$((HELD_KB / pkb))
+k64=$((HELD_KB / 64))
+atomic_jobs_at_once "GFP_ATOMIC pages order=3 x$o3 held" \
+	pages $o3 order=3 free=process
+atomic_jobs_at_once "GFP_ATOMIC pages order=0 x$o0 held" \
+	pages $o0 order=0 free=process
+atomic_jobs_at_once "GFP_ATOMIC kmalloc 64 KiB x$k64 held" \
+	kmalloc $k64 size=65536 free=process
+gfpctx_msg "GFP_ATOMIC under pressure: $atomic_failed of $atomic_attempts" \
+	"allocations failed, in $atomic_jobs_failing of $atomic_jobs jobs" \
+	"(failures are likely, not required)"
+
+# 11-16: GFP_KERNEL in process contexts: every allocation succeeds.
+for ctx in $KERNEL_CONTEXTS; do
+	pressure_job "GFP_KERNEL kmalloc 4096 x200, in $ctx: all succeed" \
+		"$ctx" kmalloc GFP_KERNEL 200 all size=4096
+	pressure_job "GFP_KERNEL pages order=0 x200, in $ctx: all succeed" \
+		"$ctx" pages GFP_KERNEL 200 all order=0
+done
+
+# 17-19: GFP_KERNEL holding more than is available: reclaim, or the OOM
+# killer takes the hog; every allocation succeeds either way.
+for ctx in $KERNEL_CONTEXTS; do
+	pressure_job "GFP_KERNEL pages order=0 x$o0 held, in $ctx: all succeed" \
+		"$ctx" pages GFP_KERNEL $o0 all order=0 free=process
+done
+
+# 20: the OOM killer, if it ran, took hogs only.
+log=$(gfpctx_log_since)
+oom_runs=$(echo "$log" | grep -c 'invoked oom-killer')
+oom_kills=$(echo "$log" | grep -c 'Out of memory: Killed process')
+oom_others=$(echo "$log" | grep 'Out of memory: Killed process' |
+	grep -v '(gfpctx_hog)')
+warn_allocs=$(echo "$log" | grep -c 'page allocation failure: order:')
+gfpctx_msg "OOM killer invoked $oom_runs times, killed $oom_kills" \
+	"(hogs lost: $hog_lost, hogs started: $hog_starts);" \
+	"$warn_allocs 'page allocation failure' reports"
+[ -z "$oom_others" ]
+gfpctx_result $? "the OOM killer took nothing but the hog"
+[ -n "$oom_others" ] && gfpctx_msg "OOM victims: $oom_others"
+
+# 21: the hog goes, the memory comes back.
+last_hog=$hog_pid
+hog_stop
+sleep 1
+avail1=$(meminfo_kb MemAvailable)
+gfpctx_msg "hog killed: MemAvailable ${avail1} kB (${avail0} kB before)"
+! alive "$last_hog" && [ $((avail1 * 100)) -ge $((avail0 * 90)) ]
+gfpctx_result $? "hog killed, MemAvailable back within 10%"
+
+# 22: unload.
+gfpctx_unload
+gfpctx_result $? "module unloads after the pressure jobs"
+
+# 23: kmemleak.
+if [ "$kmemleak" != OK ]; then
+	ktap_test_skip "kmemleak: nothing of gfpctx: $kmemleak"
+elif ! kmemleak_scan; then
+	ktap_test_fail "kmemleak: scan refused"
+else
+	bad=$(grep -E '\[gfpctx\]|gfpctx_|\] 0x[0-9a-f]+$' "$GFPCTX_TMP/kmemleak")
+	if [ -z "$bad" ]; then
+		ktap_test_pass "kmemleak: nothing of gfpctx"
+	else
+		head -n 40 "$GFPCTX_TMP/kmemleak" | while IFS= read -r l; do
+			gfpctx_msg "kmemleak: $l"
+		done
+		ktap_test_fail "kmemleak: nothing of gfpctx"
+	fi
+fi
+
+# 24: 'page allocation failure' and OOM reports are not splats.
+GFPCTX_MARK=$start_mark
+gfpctx_test_no_splat "no splat in the kernel log"
+
+ktap_finished
