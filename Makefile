@@ -4,7 +4,7 @@
 PYTHON ?= /usr/bin/python3
 CI := $(PYTHON) tools/gfpctx-ci
 LANE ?= debug
-LANES ?= debug,stock,rt,lts
+LANES ?= debug,stock,rt,lts,kasan
 OUT ?= out
 
 # A user's own kernel for `make run`: both, or neither.
@@ -38,6 +38,15 @@ check: deps test lint
 	$(CI) check --lanes $(LANES) --out $(OUT)
 	$(CI) rules-doc --out $(OUT)
 
+# The reliability checks at full size on the debug lane (make check runs
+# them smaller): 100000 fuzz writes, 100 unload races, 500 load cycles.
+STRESS_ENV = GFPCTX_FUZZ_WRITES=100000 GFPCTX_RACES=100 GFPCTX_CYCLES=500 \
+	GFPCTX_RACE_BUDGET_S=3000
+stress: deps
+	$(CI) run --lane debug --out $(OUT)/stress \
+		--tests fuzz.sh,lifecycle.sh,pressure.sh,races.sh --test-timeout 3600 \
+		$(foreach e,$(STRESS_ENV),--env $(e))
+
 bench: deps
 	$(CI) bench --lane $(or $(BENCH_LANE),stock) --out $(OUT)
 
@@ -63,6 +72,7 @@ help:
 	@echo 'make run [LANE=...]  boot a lane kernel in QEMU, run the gfpctx kselftests, judge KTAP + dmesg (default LANE=debug)'
 	@echo '                     KERNEL=<bzImage> KDIR=<tree>: your own kernel; TESTS=a.sh,b.sh: some tests only'
 	@echo 'make check           host tests, lint, every lane ($(LANES)), rules tables of Documentation'
+	@echo 'make stress          debug lane: fuzz, lifecycle, pressure, unload races at full size (out/stress/)'
 	@echo 'make bench           stock lane: median/p99 ns per context x allocator x size, plots, cost ratios (out/bench/)'
 	@echo 'make test            host tests of tools/ (pytest, no VM)'
 	@echo 'make lint            checkpatch --strict, W=1 and sparse builds of the module'
@@ -71,4 +81,4 @@ help:
 	@echo 'make kselftest-install KSRC=<tree>  copy the target into <tree>/tools/testing/selftests'
 	@echo 'make clean           remove module objects and $(OUT)/'
 
-.PHONY: all module run test lint check bench deps install kselftest-install clean help
+.PHONY: all module run test lint check stress bench deps install kselftest-install clean help

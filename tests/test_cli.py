@@ -131,3 +131,17 @@ def test_rst_check_reports_a_broken_document(tmp_path: Path) -> None:
         assert build.rst_check(bad)
     finally:
         bad.unlink()
+
+
+def test_env_words_go_on_the_kernel_command_line() -> None:
+    env = cli.parse_env(['GFPCTX_FUZZ_WRITES=100000', 'GFPCTX_FUZZ_SEED=7'])
+    line = cli.append_line(cli.lanes.get('debug'), ['fuzz.sh'], env)
+    assert line[-3:] == ['GFPCTX_FUZZ_WRITES=100000', 'GFPCTX_FUZZ_SEED=7',
+                         'gfpctx_tests=fuzz.sh']
+
+
+@pytest.mark.parametrize('word', ['FOO=1', 'GFPCTX_X', 'GFPCTX_X=a b', 'GFPCTX_X=$(id)',
+                                  'gfpctx_x=1'])
+def test_env_words_are_checked(word: str) -> None:
+    with pytest.raises(SystemExit, match='want GFPCTX_NAME=value'):
+        cli.parse_env([word])

@@ -4,6 +4,7 @@ warns.sh), and give a verdict from KTAP and the kernel log."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,8 +61,30 @@ def select_tests(available: list[str], wanted: str | None) -> list[str]:
     return chosen
 
 
-def append_line(lane: lanes.Lane, tests: list[str]) -> list[str]:
-    return [*lanes.COMMON_CMDLINE, *lane.cmdline, f"gfpctx_tests={','.join(tests)}"]
+# Test knobs a run may pass to the guest's tests: the kernel hands
+# name=value words it does not know to init's environment.
+ENV_NAME = re.compile(r"^GFPCTX_[A-Z0-9_]+$")
+ENV_VALUE = re.compile(r"^[A-Za-z0-9_.,:+-]*$")
+
+
+def parse_env(words: list[str] | None) -> list[str]:
+    """--env NAME=VALUE words, checked: GFPCTX_* names, plain values."""
+    out = []
+    for word in words or []:
+        name, eq, value = word.partition("=")
+        if not eq or not ENV_NAME.match(name) or not ENV_VALUE.match(value):
+            raise SystemExit(f"gfpctx-ci: --env {word!r}: want GFPCTX_NAME=value, the value "
+                             "of letters, digits and _.,:+-")
+        out.append(word)
+    return out
+
+
+def append_line(lane: lanes.Lane, tests: list[str], env: list[str] = (),
+                test_timeout: int | None = None) -> list[str]:
+    """The kernel command line: the lane's knobs, then the run's own."""
+    timeout = [f"gfpctx_timeout={test_timeout}"] if test_timeout else []
+    return [*lanes.COMMON_CMDLINE, *lane.cmdline, *lane.env, *env, *timeout,
+            f"gfpctx_tests={','.join(tests)}"]
 
 
 def get_kernel(lane: lanes.Lane, args: argparse.Namespace) -> kernel.Kernel:
@@ -117,13 +140,15 @@ def run_lane(args: argparse.Namespace, lane: lanes.Lane) -> Outcome:
     tests = select_tests(build.test_list(kselftest), args.tests) if kselftest else []
     initrd = initramfs.build(out / "initramfs", out / "initramfs.cpio.gz",
                              kern.release, module, kselftest)
-    per_test = test_timeout_s(kselftest) + TEST_MARGIN_S
+    per_test = (args.test_timeout or test_timeout_s(kselftest)) + TEST_MARGIN_S
     boots = []
     for name, boot_tests in split_boots(tests) or [("clean", [])]:
         timeouts = qemu.Timeouts(boot_s=lane.boot_timeout_s, test_s=per_test,
                                  run_s=lane.boot_timeout_s + per_test * (len(boot_tests) + 1))
         argv = qemu.command(kern.image, initrd, out / f"{name}.ktap",
-                            out / f"{name}.tables.txt", append_line(lane, boot_tests),
+                            out / f"{name}.tables.txt",
+                            append_line(lane, boot_tests, parse_env(args.env),
+                                        args.test_timeout),
                             lane.memory, extra=lane.qemu_args)
         boot = qemu.boot(argv, out / f"{name}.console.log", out / f"{name}.ktap", timeouts)
         print(f"gfpctx-ci: {lane.name}/{name}: boot {fmt(boot.boot_s)} s, suite "
@@ -144,7 +169,9 @@ def dry_run(args: argparse.Namespace, lane: lanes.Lane) -> None:
     for name, boot_tests in split_boots(tests) or [("clean", ["<all-but-warns.sh>"]),
                                                   ("provoke", list(PROVOKE))]:
         shell.echo(qemu.command(image, out / "initramfs.cpio.gz", out / f"{name}.ktap",
-                                out / f"{name}.tables.txt", append_line(lane, boot_tests),
+                                out / f"{name}.tables.txt",
+                                append_line(lane, boot_tests, parse_env(args.env),
+                                        args.test_timeout),
                                 lane.memory, accel_args=qemu.accel_guess(), extra=lane.qemu_args))
 
 
@@ -324,6 +351,12 @@ def parser() -> argparse.ArgumentParser:
                      help="results go to OUT/<lane>/ (default: out/ in the repository)")
     run.add_argument("--tests", metavar="T1,T2",
                      help="run only these tests of the gfpctx target (e.g. contexts.sh)")
+    run.add_argument("--env", action="append", metavar="GFPCTX_NAME=VALUE",
+                     help="pass a knob to the guest's tests, e.g. GFPCTX_FUZZ_WRITES=100000 "
+                     "(repeatable)")
+    run.add_argument("--test-timeout", type=int, metavar="S",
+                     help="each test's kselftest timeout in seconds (default: the "
+                     "target's settings file)")
     run.add_argument("--dry-run", action="store_true",
                      help="print the kernel, module and QEMU commands; build and boot nothing")
     run.set_defaults(func=cmd_run)
@@ -332,7 +365,8 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--lanes", default=",".join(lanes.LANES),
                        help="comma separated lanes (default: all)")
     check.add_argument("--out", default=str(build.REPO / "out"), help="as for run")
-    check.set_defaults(func=cmd_check, tests=None, kernel=None, kdir=None)
+    check.set_defaults(func=cmd_check, tests=None, kernel=None, kdir=None, env=None,
+                       test_timeout=None)
     kern = sub.add_parser("kernel", help="fetch or build a lane's kernel only; print the "
                           "kernel image and KDIR paths")
     add_kernel_args(kern)

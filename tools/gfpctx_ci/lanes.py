@@ -30,6 +30,7 @@ class Lane:
     memory: str = "1G"
     qemu_args: tuple[str, ...] = ()
     cmdline: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()            # GFPCTX_* knobs for the lane's tests
     boot_timeout_s: int = 300
 
 
@@ -42,7 +43,22 @@ LANES: dict[str, Lane] = {lane.name: lane for lane in (
                      f"{SOURCE_PACKAGE}: the whole suite, warnings included",
          source="build",
          fragments=("tools/kconfig/base.config", "selftests/gfpctx/config"),
+         # lockdep and kmemleak under TCG: 20 unload races here, 100 in
+         # `make stress`.
+         env=("GFPCTX_RACES=20",),
          boot_timeout_s=120),
+    Lane(name="kasan",
+         description="the debug lane plus KASAN (generic, vmalloc): memory "
+                     "safety of the module itself",
+         source="build",
+         fragments=("tools/kconfig/base.config", "selftests/gfpctx/config",
+                    "tools/kconfig/kasan.config"),
+         memory="2G",
+         # KASAN under TCG runs the module some ten times slower: smaller
+         # counts, the same checks.
+         env=("GFPCTX_COUNT=100", "GFPCTX_CYCLES=10", "GFPCTX_FUZZ_WRITES=2000",
+              "GFPCTX_RACES=5"),
+         boot_timeout_s=180),
     Lane(name="stock",
          description="Debian 6.12 amd64 image + headers: what a "
                      "distribution user gets; warning checks skip",
