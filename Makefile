@@ -75,7 +75,7 @@ help:
 	@echo 'make stress          debug lane: fuzz, lifecycle, pressure, unload races at full size (out/stress/)'
 	@echo 'make bench           stock lane: median/p99 ns per context x allocator x size, plots, cost ratios (out/bench/)'
 	@echo 'make test            host tests of tools/ (pytest, no VM)'
-	@echo 'make lint            checkpatch --strict, W=1 and sparse builds of the module'
+	@echo 'make lint            checkpatch --strict, shellcheck, docutils, W=1 and sparse builds of the module'
 	@echo 'make deps            install the Debian packages needed (as root)'
 	@echo 'make install         modules_install (INSTALL_MOD_PATH honoured)'
 	@echo 'make kselftest-install KSRC=<tree>  copy the target into <tree>/tools/testing/selftests'

@@ -297,6 +297,22 @@ gfpctx_cells() {
 		"$GFPCTX_TMP/rules"
 }
 
+# gfpctx_hardirq_ctx: the first available hard IRQ context whose kmalloc
+# GFP_ATOMIC cell is ok (status 1 and nothing when there is none, as on
+# PREEMPT_RT).
+gfpctx_hardirq_ctx() {
+	local c
+
+	for c in hrtimer_hard irq_work shared_irq ipi; do
+		if gfpctx_ctx_available "$c" &&
+		   [ "$(gfpctx_verdict "$c" kmalloc GFP_ATOMIC)" = ok ]; then
+			echo "$c"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # gfpctx_job_args ALLOC: the size or order words of a standard job.
 gfpctx_job_args() {
 	if [ "$1" = pages ]; then
@@ -407,4 +423,53 @@ gfpctx_test_no_splat() {
 		done
 		ktap_test_fail "$1"
 	fi
+}
+
+# -------------------------------------------------------------- kmemleak --
+
+GFPCTX_KMEMLEAK=$GFPCTX_DEBUGFS/kmemleak
+GFPCTX_KMEMLEAK_STATE=
+
+# gfpctx_kmemleak_clear: forget the objects kmemleak knows so far. Sets
+# GFPCTX_KMEMLEAK_STATE to OK, or to why the kmemleak tests skip.
+gfpctx_kmemleak_clear() {
+	if [ ! -e "$GFPCTX_KMEMLEAK" ]; then
+		GFPCTX_KMEMLEAK_STATE="no $GFPCTX_KMEMLEAK (CONFIG_DEBUG_KMEMLEAK off)"
+		return
+	fi
+	GFPCTX_KMEMLEAK_STATE=$(gfpctx_write "$GFPCTX_KMEMLEAK" 'clear')
+	[ "$GFPCTX_KMEMLEAK_STATE" = OK ] ||
+		GFPCTX_KMEMLEAK_STATE="kmemleak refuses clear: $GFPCTX_KMEMLEAK_STATE"
+}
+
+# gfpctx_kmemleak_test DESC: a test, skipped unless gfpctx_kmemleak_clear
+# worked. Two scans (an object is reported on its second sighting), then
+# it fails when a report names the module or has a frame kallsyms cannot
+# name (an unloaded module's code).
+gfpctx_kmemleak_test() {
+	local report="$GFPCTX_TMP/kmemleak" bad scans=0
+
+	if [ "$GFPCTX_KMEMLEAK_STATE" != OK ]; then
+		ktap_test_skip "$1: $GFPCTX_KMEMLEAK_STATE"
+		return
+	fi
+	sleep 6	# kmemleak ignores objects younger than 5 s
+	while [ $scans -lt 2 ]; do
+		if [ "$(gfpctx_write "$GFPCTX_KMEMLEAK" 'scan')" != OK ]; then
+			gfpctx_msg "kmemleak refuses to scan"
+			ktap_test_fail "$1"
+			return
+		fi
+		scans=$((scans + 1))
+	done
+	cat "$GFPCTX_KMEMLEAK" > "$report"
+	bad=$(grep -E '\[gfpctx\]|gfpctx_|\] 0x[0-9a-f]+$' "$report")
+	if [ -z "$bad" ]; then
+		ktap_test_pass "$1"
+		return
+	fi
+	head -n 40 "$report" | while IFS= read -r l; do
+		gfpctx_msg "kmemleak: $l"
+	done
+	ktap_test_fail "$1"
 }

@@ -65,20 +65,6 @@ inject_job() {
 	ktap_test_pass "$desc"
 }
 
-# The first available hard IRQ context whose kmalloc GFP_ATOMIC cell is ok.
-hardirq_ctx() {
-	local c
-
-	for c in hrtimer_hard irq_work shared_irq ipi; do
-		if gfpctx_ctx_available "$c" &&
-		   [ "$(gfpctx_verdict "$c" kmalloc GFP_ATOMIC)" = ok ]; then
-			echo "$c"
-			return
-		fi
-	done
-	echo hrtimer_hard
-}
-
 # fa KEY VALUE: set a file of the module's fault_attr.
 fa() {
 	echo "$2" > "$FA/$1" || gfpctx_msg "cannot write $2 to $FA/$1"
@@ -100,7 +86,7 @@ gfpctx_log_mark
 start_mark=$GFPCTX_MARK
 ktap_set_plan 29
 
-hirq=$(hardirq_ctx)
+hirq=$(gfpctx_hardirq_ctx) || hirq=hrtimer_hard
 
 line=$(cat "$GFPCTX_DIR/inject")
 [ "$line" = "fail_next=0 fail_every=0 injected=0" ]

@@ -10,7 +10,6 @@ DIR="$(dirname "$(readlink -f "$0")")"
 . "$DIR/gfpctx_lib.sh"
 
 CYCLES=${GFPCTX_CYCLES:-50}
-KMEMLEAK=$GFPCTX_DEBUGFS/kmemleak
 LONG="count=100000 timeout_ms=60000"
 
 # The cell each context runs in the cycles: kmalloc GFP_ATOMIC if ok, else
@@ -40,46 +39,13 @@ run_cells() {
 	done < "$GFPCTX_TMP/cells"
 }
 
-# kmemleak_scan: two scans (an object is reported on the second sighting),
-# then the report. Returns 1 when kmemleak refuses to scan.
-kmemleak_scan() {
-	local r
-
-	sleep 6	# kmemleak ignores objects younger than 5 s
-	for r in 1 2; do
-		[ "$(gfpctx_write "$KMEMLEAK" 'scan')" = OK ] || return 1
-	done
-	cat "$KMEMLEAK" > "$GFPCTX_TMP/kmemleak.$1"
-}
-
-# kmemleak_test DESC REPORT: a test, fails when a report names the module or
-# has a frame kallsyms cannot name (an unloaded module's code).
-kmemleak_test() {
-	local bad
-
-	bad=$(grep -E '\[gfpctx\]|gfpctx_|\] 0x[0-9a-f]+$' "$GFPCTX_TMP/kmemleak.$2")
-	if [ -z "$bad" ]; then
-		ktap_test_pass "$1"
-	else
-		head -n 40 "$GFPCTX_TMP/kmemleak.$2" | while IFS= read -r l; do
-			gfpctx_msg "kmemleak: $l"
-		done
-		ktap_test_fail "$1"
-	fi
-}
-
 ktap_print_header
 gfpctx_prepare
 gfpctx_log_mark
 start_mark=$GFPCTX_MARK
 ktap_set_plan 25
 
-if [ -e "$KMEMLEAK" ]; then
-	kmemleak=$(gfpctx_write "$KMEMLEAK" 'clear')
-	[ "$kmemleak" = OK ] || kmemleak="kmemleak refuses clear: $kmemleak"
-else
-	kmemleak="no $KMEMLEAK (CONFIG_DEBUG_KMEMLEAK off)"
-fi
+gfpctx_kmemleak_clear
 
 gfpctx_load || ktap_exit_fail_msg "modprobe gfpctx failed"
 gfpctx_snapshot_tables
@@ -208,23 +174,10 @@ done
 gfpctx_result $? "$CYCLES load, run, unload cycles"
 
 # 23-24: kmemleak, with the module loaded and idle, then unloaded.
-if [ "$kmemleak" != OK ]; then
-	ktap_test_skip "kmemleak: module loaded: $kmemleak"
-	ktap_test_skip "kmemleak: module unloaded: $kmemleak"
-else
-	gfpctx_load && run_cells 100
-	if kmemleak_scan loaded; then
-		kmemleak_test "kmemleak: module loaded, nothing of gfpctx" loaded
-	else
-		ktap_test_fail "kmemleak: module loaded: scan refused"
-	fi
-	gfpctx_unload
-	if kmemleak_scan unloaded; then
-		kmemleak_test "kmemleak: module unloaded, nothing of gfpctx" unloaded
-	else
-		ktap_test_fail "kmemleak: module unloaded: scan refused"
-	fi
-fi
+gfpctx_load && run_cells 100
+gfpctx_kmemleak_test "kmemleak: module loaded, nothing of gfpctx"
+gfpctx_unload
+gfpctx_kmemleak_test "kmemleak: module unloaded, nothing of gfpctx"
 
 GFPCTX_MARK=$start_mark
 gfpctx_test_no_splat "no splat in the kernel log"

@@ -19,7 +19,6 @@ HOG=$DIR/gfpctx_hog
 HOG_PERCENT=${GFPCTX_HOG_PERCENT:-3}
 HOG_MIB=${GFPCTX_HOG_MIB:-24}
 HOG_S=300
-KMEMLEAK=$GFPCTX_DEBUGFS/kmemleak
 ATOMIC_CONTEXTS="timer hrtimer_hard irq_work"
 KERNEL_CONTEXTS="task workqueue kthread"
 # Every GFP_ATOMIC job holds (free=process) up to the module's limit,
@@ -188,16 +187,6 @@ atomic_jobs_at_once() {
 	done
 }
 
-kmemleak_scan() {
-	local r
-
-	sleep 6	# kmemleak ignores objects younger than 5 s
-	for r in 1 2; do
-		[ "$(gfpctx_write "$KMEMLEAK" 'scan')" = OK ] || return 1
-	done
-	cat "$KMEMLEAK" > "$GFPCTX_TMP/kmemleak"
-}
-
 ktap_print_header
 gfpctx_prepare
 [ -x "$HOG" ] || gfpctx_skip_all "helper $HOG not built (run make)"
@@ -205,12 +194,7 @@ gfpctx_log_mark
 start_mark=$GFPCTX_MARK
 ktap_set_plan 24
 
-if [ -e "$KMEMLEAK" ]; then
-	kmemleak=$(gfpctx_write "$KMEMLEAK" 'clear')
-	[ "$kmemleak" = OK ] || kmemleak="kmemleak refuses clear: $kmemleak"
-else
-	kmemleak="no $KMEMLEAK (CONFIG_DEBUG_KMEMLEAK off)"
-fi
+gfpctx_kmemleak_clear
 
 gfpctx_load || ktap_exit_fail_msg "modprobe gfpctx failed"
 gfpctx_snapshot_tables
@@ -289,21 +273,7 @@ gfpctx_unload
 gfpctx_result $? "module unloads after the pressure jobs"
 
 # 23: kmemleak.
-if [ "$kmemleak" != OK ]; then
-	ktap_test_skip "kmemleak: nothing of gfpctx: $kmemleak"
-elif ! kmemleak_scan; then
-	ktap_test_fail "kmemleak: scan refused"
-else
-	bad=$(grep -E '\[gfpctx\]|gfpctx_|\] 0x[0-9a-f]+$' "$GFPCTX_TMP/kmemleak")
-	if [ -z "$bad" ]; then
-		ktap_test_pass "kmemleak: nothing of gfpctx"
-	else
-		head -n 40 "$GFPCTX_TMP/kmemleak" | while IFS= read -r l; do
-			gfpctx_msg "kmemleak: $l"
-		done
-		ktap_test_fail "kmemleak: nothing of gfpctx"
-	fi
-fi
+gfpctx_kmemleak_test "kmemleak: nothing of gfpctx"
 
 # 24: 'page allocation failure' and OOM reports are not splats.
 GFPCTX_MARK=$start_mark

@@ -25,7 +25,6 @@ RACE_JOB=${GFPCTX_RACE_JOB:-count=2000 timeout_ms=300}
 ROUNDS=${GFPCTX_RACE_ROUNDS:-1}
 BUDGET_S=${GFPCTX_RACE_BUDGET_S:-600}
 CHUNKS=10
-KMEMLEAK=$GFPCTX_DEBUGFS/kmemleak
 # How a writer's job or open may end while the module comes and goes
 # (E6: ENXIO, an open of a file whose module is going).
 WRITER_OK='^(OK|ETIMEDOUT|EINTR|ENODEV|EIO|KILLED|open:ENOENT|open:ENODEV|open:E6)$'
@@ -171,28 +170,13 @@ iteration() {
 	[ -z "$GFPCTX_WHY" ]
 }
 
-kmemleak_scan() {
-	local r
-
-	sleep 6	# kmemleak ignores objects younger than 5 s
-	for r in 1 2; do
-		[ "$(gfpctx_write "$KMEMLEAK" 'scan')" = OK ] || return 1
-	done
-	cat "$KMEMLEAK" > "$GFPCTX_TMP/kmemleak"
-}
-
 ktap_print_header
 gfpctx_prepare
 gfpctx_log_mark
 start_mark=$GFPCTX_MARK
 ktap_set_plan $((1 + 4 + CHUNKS + 2))
 
-if [ -e "$KMEMLEAK" ]; then
-	kmemleak=$(gfpctx_write "$KMEMLEAK" 'clear')
-	[ "$kmemleak" = OK ] || kmemleak="kmemleak refuses clear: $kmemleak"
-else
-	kmemleak="no $KMEMLEAK (CONFIG_DEBUG_KMEMLEAK off)"
-fi
+gfpctx_kmemleak_clear
 
 gfpctx_load || ktap_exit_fail_msg "modprobe gfpctx failed"
 gfpctx_snapshot_tables
@@ -332,21 +316,7 @@ grep -Ev 'Resource temporarily unavailable|Device or resource busy' \
 	while IFS= read -r l; do gfpctx_msg "rmmod: $l"; done
 
 # kmemleak, the module gone.
-if [ "$kmemleak" != OK ]; then
-	ktap_test_skip "kmemleak: nothing of gfpctx: $kmemleak"
-elif ! kmemleak_scan; then
-	ktap_test_fail "kmemleak: scan refused"
-else
-	bad=$(grep -E '\[gfpctx\]|gfpctx_|\] 0x[0-9a-f]+$' "$GFPCTX_TMP/kmemleak")
-	if [ -z "$bad" ]; then
-		ktap_test_pass "kmemleak: nothing of gfpctx"
-	else
-		head -n 40 "$GFPCTX_TMP/kmemleak" | while IFS= read -r l; do
-			gfpctx_msg "kmemleak: $l"
-		done
-		ktap_test_fail "kmemleak: nothing of gfpctx"
-	fi
-fi
+gfpctx_kmemleak_test "kmemleak: nothing of gfpctx"
 
 GFPCTX_MARK=$start_mark
 gfpctx_test_no_splat "no splat in the kernel log"

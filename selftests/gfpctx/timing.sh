@@ -50,19 +50,6 @@ ordered() {
 	gfpctx_result $((1 - ok)) "$desc"
 }
 
-# The first available hard IRQ context whose kmalloc GFP_ATOMIC cell is ok.
-hardirq_ctx() {
-	local c
-
-	for c in irq_work hrtimer_hard shared_irq ipi; do
-		if gfpctx_ctx_available "$c" &&
-		   [ "$(gfpctx_verdict "$c" kmalloc GFP_ATOMIC)" = ok ]; then
-			echo "$c"
-			return
-		fi
-	done
-}
-
 ktap_print_header
 gfpctx_setup
 gfpctx_log_mark
@@ -80,7 +67,7 @@ last_is "samples=yes: one sample per allocation and free" \
 ordered "samples=yes: 0 < ns_p50 <= ns_p99" ns_p50 ns_p99
 ordered "samples=yes: 0 < free_ns_p50 <= free_ns_p99" free_ns_p50 free_ns_p99
 
-hirq=$(hardirq_ctx)
+hirq=$(gfpctx_hardirq_ctx)
 if [ -n "$hirq" ]; then
 	r=$(gfpctx_run "context=$hirq alloc=kmalloc gfp=GFP_ATOMIC count=300" \
 		"samples=yes free=process")

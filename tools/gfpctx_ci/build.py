@@ -50,6 +50,20 @@ def checkpatch() -> list[str]:
     return problems
 
 
+def shellcheck() -> list[str]:
+    """shellcheck findings in the POSIX sh scripts (the kselftest target's,
+    run by busybox in the guest, and the host's)."""
+    scripts = [*sorted(p.name for p in SELFTESTS.glob("*.sh"))]
+    guest = [str(p) for p in sorted((REPO / "tools/guest").iterdir())]
+    problems = []
+    for cwd, files in ((SELFTESTS, scripts), (REPO, [*guest, "tools/install-deps"])):
+        try:
+            shell.run(["shellcheck", "-s", "sh", "-x", *files], cwd=cwd, quiet=True)
+        except shell.CommandError:
+            problems.append(f"shellcheck: {cwd.relative_to(REPO) or '.'}")
+    return problems
+
+
 def rst_check(doc: Path) -> list[str]:
     """docutils' warnings and errors on an rst document (Debian's
     python3-docutils), as Documentation/ is built with them."""

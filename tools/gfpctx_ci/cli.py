@@ -256,12 +256,14 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    """checkpatch --strict on every C source; Documentation/gfpctx.rst
+    """checkpatch --strict on every C source; shellcheck on the scripts;
+    Documentation/gfpctx.rst
     through docutils; W=1 C=1 (sparse) module builds against each Debian
     lane's headers, any warning being a failure."""
     problems = []
     try:
         problems += build.checkpatch()
+        problems += build.shellcheck()
         problems += build.rst_check(build.REPO / "Documentation/gfpctx.rst")
         for name in args.lanes.split(","):
             kern = kernel.get(lanes.get(name))
@@ -272,7 +274,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"gfpctx-ci: lint: {problem}", file=sys.stderr)
     print(f"gfpctx-ci: lint: {'FAIL' if problems else 'clean'} "
-          f"(checkpatch --strict; docutils; W=1 C=1 on {args.lanes})")
+          f"(checkpatch --strict; shellcheck; docutils; W=1 C=1 on {args.lanes})")
     return 1 if problems else 0
 
 
