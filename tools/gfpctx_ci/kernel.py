@@ -140,7 +140,9 @@ def build_debug(lane: Lane) -> Kernel:
     if missing:
         raise KernelError(f"missing kconfig fragment(s): {', '.join(missing)}")
     top = debug_dir(fragments)
-    src, build, done = top / "source", top / "build", top / "built"
+    # One extracted source per version, shared by every config's O= build.
+    src = cache_dir() / "src" / f"{SOURCE_PACKAGE}_{source_version()}_full"
+    build, done = top / "build", top / "built"
     image = build / "arch/x86/boot/bzImage"
     start = time.monotonic()
     cached = done.exists()
