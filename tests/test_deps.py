@@ -67,6 +67,10 @@ KERNEL_NEEDS = (
     ('file:/usr/include/openssl/evp.h', 'kernel build (signed modules)', 'scripts/sign-file.c',
      '#include <openssl/evp.h>'),
     ('sparse', 'C=1 build', 'Makefile', 'CHECK = sparse'),
+    # Debian's headers ship a vmlinux and CONFIG_DEBUG_INFO_BTF_MODULES:
+    # every module built against them gets its BTF from pahole.
+    ('pahole', 'module build (BTF, Debian headers)', 'scripts/Makefile.modfinal',
+     '$(PAHOLE) -J $(PAHOLE_FLAGS)'),
     ('depmod', 'modules_install', 'scripts/depmod.sh', ': ${DEPMOD:=depmod}'),
     ('xz', 'modules_install', 'scripts/Makefile.modinst', 'cmd_xz = $(XZ) --check=crc32'),
     ('zstd', 'modules_install', 'scripts/Makefile.modinst', 'cmd_zstd = $(ZSTD) --rm -f -q $<'),
