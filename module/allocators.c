@@ -137,6 +137,30 @@ const struct gfpctx_alloc gfpctx_allocs[] = {
 
 static_assert(ARRAY_SIZE(gfpctx_allocs) == GFPCTX_NR_ALLOCS);
 
+/* The largest order= (GFPCTX_ALLOC_ORDER) or size= a job may ask for. */
+unsigned int gfpctx_alloc_max(const struct gfpctx_alloc *alloc)
+{
+	if (alloc->flags & GFPCTX_ALLOC_ORDER)
+		return min_t(unsigned int, GFPCTX_MAX_ORDER,
+			     GFPCTX_KERNEL_MAX_ORDER);
+	return alloc->max_size;
+}
+
+/* One line per allocator: name, the key that sizes a job, its maximum. */
+int gfpctx_allocs_show(struct seq_file *m, void *unused)
+{
+	unsigned int a;
+
+	for (a = 0; a < GFPCTX_NR_ALLOCS; a++) {
+		const struct gfpctx_alloc *alloc = &gfpctx_allocs[a];
+
+		seq_printf(m, "name=%s sized_by=%s max=%u\n", alloc->name,
+			   alloc->flags & GFPCTX_ALLOC_ORDER ? "order" : "size",
+			   gfpctx_alloc_max(alloc));
+	}
+	return 0;
+}
+
 const struct gfpctx_gfp gfpctx_gfps[] = {
 	{ .name = "GFP_KERNEL", .flags = GFP_KERNEL },
 	{ .name = "GFP_ATOMIC", .flags = GFP_ATOMIC },

@@ -190,9 +190,14 @@ static int gfpctx_kernel_show(struct seq_file *m, void *unused)
 	seq_printf(m, "kmemleak=%s\n",
 		   gfpctx_yes(IS_ENABLED(CONFIG_DEBUG_KMEMLEAK)));
 	seq_printf(m, "cpus=%u\n", num_online_cpus());
+	seq_printf(m, "console_tracepoint=%s\n",
+		   gfpctx_yes(gfpctx_reports_counted()));
+	seq_printf(m, "clock_ns=%llu\n", gfpctx_clock_ns());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(gfpctx_kernel);
+
+DEFINE_SHOW_ATTRIBUTE(gfpctx_allocs);
 
 static int gfpctx_rules_open(struct inode *inode, struct file *file)
 {
@@ -243,6 +248,8 @@ int gfpctx_debugfs_init(void)
 
 	debugfs_create_file("contexts", 0400, gfpctx_dir, NULL,
 			    &gfpctx_contexts_fops);
+	debugfs_create_file("allocs", 0400, gfpctx_dir, NULL,
+			    &gfpctx_allocs_fops);
 	debugfs_create_file("rules", 0400, gfpctx_dir, NULL,
 			    &gfpctx_rules_fops);
 	debugfs_create_file("kernel", 0400, gfpctx_dir, NULL,

@@ -27,6 +27,8 @@
 #define GFPCTX_MAX_TIMEOUT_MS	60000U
 #define GFPCTX_DEF_TIMEOUT_MS	10000U
 #define GFPCTX_HIST_BUCKETS	32
+/* timing=call times one attempt (and one free) in this many */
+#define GFPCTX_TIME_EVERY	16
 
 /* Sizes of the tables of contexts.c and allocators.c (static_assert there). */
 #define GFPCTX_NR_CONTEXTS	17
@@ -57,6 +59,18 @@ enum gfpctx_verdict {
 #define GFPCTX_ALLOC_KERNEL_ONLY BIT(1)	/* takes GFP_KERNEL only */
 #define GFPCTX_ALLOC_ORDER	BIT(2)	/* sized by order=, not size= */
 
+/* The kernel's own reports, counted while a job runs (reports.c). */
+enum gfpctx_report {
+	GFPCTX_REP_MIGHT_SLEEP,
+	GFPCTX_REP_SCHED_ATOMIC,
+	GFPCTX_REP_KASAN,
+	GFPCTX_REP_LOCKDEP,
+	GFPCTX_REP_WARNING,
+	GFPCTX_REP_BUG,
+	GFPCTX_REP_FRAMES,
+	GFPCTX_NR_REPORTS,
+};
+
 struct gfpctx_job;
 
 /* Counters of one cell, or of one job before it is merged. */
@@ -76,6 +90,7 @@ struct gfpctx_tally {
 	u64 free_ns_max;
 	u64 free_ns_sum;
 	u64 hist[GFPCTX_HIST_BUCKETS];
+	u64 reports[GFPCTX_NR_REPORTS];
 };
 
 struct gfpctx_context {
@@ -134,6 +149,7 @@ struct gfpctx_job {
 	u32 *free_ns;
 	unsigned int nalloc_ns;
 	unsigned int nfree_ns;
+	unsigned int nfree;	/* frees made so far */
 	struct completion batch_done;
 
 	/* how the job enters its context */
@@ -158,6 +174,8 @@ const char *gfpctx_class_name(enum gfpctx_class class);
 /* allocators.c */
 extern const struct gfpctx_alloc gfpctx_allocs[];
 extern const struct gfpctx_gfp gfpctx_gfps[];
+unsigned int gfpctx_alloc_max(const struct gfpctx_alloc *alloc);
+int gfpctx_allocs_show(struct seq_file *m, void *unused);
 
 /* rules.c */
 bool gfpctx_cell_exists(const struct gfpctx_alloc *alloc,
@@ -202,7 +220,18 @@ void gfpctx_threaded_irq_fire(struct gfpctx_job *job);
 void gfpctx_threaded_irq_stop(struct gfpctx_job *job);
 int gfpctx_irq_show(struct seq_file *m, void *unused);
 
+/* reports.c */
+int gfpctx_reports_init(void);
+void gfpctx_reports_exit(void);
+bool gfpctx_reports_counted(void);
+const char *gfpctx_report_name(enum gfpctx_report kind);
+void gfpctx_reports_snapshot(unsigned long *snap);
+int gfpctx_reports_wait_ratelimit(void);
+void gfpctx_reports_show(struct seq_file *m, const u64 *counts);
+
 /* samples.c */
+void gfpctx_clock_calibrate(void);
+u64 gfpctx_clock_ns(void);
 int gfpctx_samples_init(struct gfpctx_job *job);
 void gfpctx_samples_exit(struct gfpctx_job *job);
 void gfpctx_sample_alloc(struct gfpctx_job *job, u64 ns);

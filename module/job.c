@@ -83,9 +83,7 @@ static int gfpctx_job_check_size(struct gfpctx_job *job, const char *size,
 		if (size)
 			return -EINVAL;
 		job->order = 0;
-		if (order && gfpctx_parse_uint(order, 0,
-					       min_t(unsigned int, GFPCTX_MAX_ORDER,
-						     GFPCTX_KERNEL_MAX_ORDER),
+		if (order && gfpctx_parse_uint(order, 0, gfpctx_alloc_max(alloc),
 					       &job->order))
 			return -EINVAL;
 		job->size = PAGE_SIZE << job->order;
@@ -94,7 +92,7 @@ static int gfpctx_job_check_size(struct gfpctx_job *job, const char *size,
 			return -EINVAL;
 		job->size = 64;
 		if (size) {
-			if (gfpctx_parse_uint(size, 1, alloc->max_size, &v))
+			if (gfpctx_parse_uint(size, 1, gfpctx_alloc_max(alloc), &v))
 				return -EINVAL;
 			job->size = v;
 		}
@@ -205,17 +203,26 @@ int gfpctx_job_admit(const struct gfpctx_job *job)
 	return 0;
 }
 
+/*
+ * timing=call times one call in GFPCTX_TIME_EVERY: a clock read costs
+ * about as much as a small allocation (under TCG more), and timing every
+ * call would mostly measure the clock.
+ */
+static bool gfpctx_time_this(const struct gfpctx_job *job, unsigned int nth)
+{
+	return job->time_calls && !(nth % GFPCTX_TIME_EVERY);
+}
+
 static void gfpctx_free_one(struct gfpctx_job *job, void *obj)
 {
-	u64 t0;
+	bool timed = gfpctx_time_this(job, job->nfree++);
+	u64 t0 = 0;
 
-	if (!job->time_calls) {
-		job->alloc->free(job, obj);
-		return;
-	}
-	t0 = ktime_get_ns();
+	if (timed)
+		t0 = ktime_get_ns();
 	job->alloc->free(job, obj);
-	gfpctx_sample_free(job, ktime_get_ns() - t0);
+	if (timed)
+		gfpctx_sample_free(job, ktime_get_ns() - t0);
 }
 
 /*
@@ -225,11 +232,11 @@ static void gfpctx_free_one(struct gfpctx_job *job, void *obj)
 static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
 {
 	struct gfpctx_tally *t = &job->tally;
-	bool injected;
+	bool injected, timed;
+	u64 t0 = 0;
 	void *obj;
-	u64 t0;
 
-	t->attempts++;
+	timed = gfpctx_time_this(job, t->attempts++);
 	if (!job->ctx->in_context(job)) {
 		t->ctx_mismatch++;
 		pr_err_ratelimited("%s: not in expected context (preempt_count=%#x irqs_disabled=%d)\n",
@@ -240,12 +247,13 @@ static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
 	if (injected) {
 		t->injected++;
 		obj = NULL;
-	} else if (job->time_calls) {
-		t0 = ktime_get_ns();
-		obj = job->alloc->alloc(job);
-		gfpctx_sample_alloc(job, ktime_get_ns() - t0);
 	} else {
+		/* One call site: audit mode names the allocation by it. */
+		if (timed)
+			t0 = ktime_get_ns();
 		obj = job->alloc->alloc(job);
+		if (timed)
+			gfpctx_sample_alloc(job, ktime_get_ns() - t0);
 	}
 	if (!obj) {
 		t->failed++;
@@ -327,8 +335,21 @@ static int gfpctx_job_drive(struct gfpctx_job *job)
 	return ret;
 }
 
+/* What the kernel reported while the job ran, into its tally. */
+static void gfpctx_job_reports(struct gfpctx_job *job,
+			       const unsigned long *before)
+{
+	unsigned long after[GFPCTX_NR_REPORTS];
+	unsigned int k;
+
+	gfpctx_reports_snapshot(after);
+	for (k = 0; k < GFPCTX_NR_REPORTS; k++)
+		job->tally.reports[k] = after[k] - before[k];
+}
+
 int gfpctx_job_run(struct gfpctx_job *job)
 {
+	unsigned long reports[GFPCTX_NR_REPORTS];
 	int ret;
 
 	job->batch = clamp_t(unsigned long, GFPCTX_BATCH_BYTES / job->size, 1,
@@ -353,12 +374,23 @@ int gfpctx_job_run(struct gfpctx_job *job)
 			goto err_samples_exit;
 	}
 
+	/* A provoked report must not fall into __might_resched's silence. */
+	if (job->allow_warns &&
+	    gfpctx_verdict(job->ctx, job->alloc, job->gfp, NULL) == GFPCTX_WARNS) {
+		ret = gfpctx_reports_wait_ratelimit();
+		if (ret)
+			goto err_teardown;
+	}
+
+	gfpctx_reports_snapshot(reports);
 	job->ctx->start(job);
 	ret = gfpctx_job_drive(job);
 	gfpctx_free_held(job);
+	gfpctx_job_reports(job, reports);
 	gfpctx_stats_merge(gfpctx_cell_index(job), &job->tally);
 	gfpctx_last_record(job, ret);
 
+err_teardown:
 	if (job->alloc->teardown)
 		job->alloc->teardown(job);
 err_samples_exit:

@@ -29,9 +29,13 @@ static int __init gfpctx_init(void)
 {
 	int ret;
 
-	ret = gfpctx_contexts_init();
+	gfpctx_clock_calibrate();
+	ret = gfpctx_reports_init();
 	if (ret)
 		return ret;
+	ret = gfpctx_contexts_init();
+	if (ret)
+		goto err_reports_exit;
 	ret = gfpctx_irq_init(irq);
 	if (ret)
 		goto err_contexts_exit;
@@ -51,6 +55,8 @@ err_audit_exit:
 	gfpctx_irq_exit();
 err_contexts_exit:
 	gfpctx_contexts_exit();
+err_reports_exit:
+	gfpctx_reports_exit();
 	return ret;
 }
 module_init(gfpctx_init);
@@ -65,6 +71,7 @@ static void __exit gfpctx_exit(void)
 	gfpctx_audit_exit();
 	gfpctx_irq_exit();
 	gfpctx_contexts_exit();
+	gfpctx_reports_exit();
 	pr_info("unloaded\n");
 }
 module_exit(gfpctx_exit);

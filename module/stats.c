@@ -74,6 +74,8 @@ static void gfpctx_tally_add(struct gfpctx_tally *to,
 	to->free_ns_max = max(to->free_ns_max, from->free_ns_max);
 	for (i = 0; i < GFPCTX_HIST_BUCKETS; i++)
 		to->hist[i] += from->hist[i];
+	for (i = 0; i < GFPCTX_NR_REPORTS; i++)
+		to->reports[i] += from->reports[i];
 }
 
 void gfpctx_stats_merge(unsigned int cell, const struct gfpctx_tally *tally)
@@ -113,12 +115,14 @@ static void gfpctx_stats_show_cell(struct seq_file *m, unsigned int c,
 		   gfpctx_contexts[c].name, gfpctx_allocs[a].name,
 		   gfpctx_gfps[g].name, t->jobs, t->attempts, t->ok,
 		   t->failed, t->injected, t->ctx_mismatch);
-	seq_printf(m, " ns_min=%llu ns_mean=%llu ns_max=%llu free_ns_min=%llu free_ns_mean=%llu free_ns_max=%llu hist=",
-		   gfpctx_min(t->ns_min), gfpctx_mean(t->ns_sum, t->timed),
+	seq_printf(m, " timed=%llu ns_min=%llu ns_mean=%llu ns_max=%llu free_ns_min=%llu free_ns_mean=%llu free_ns_max=%llu hist=",
+		   t->timed, gfpctx_min(t->ns_min),
+		   gfpctx_mean(t->ns_sum, t->timed),
 		   t->ns_max, gfpctx_min(t->free_ns_min),
 		   gfpctx_mean(t->free_ns_sum, t->frees), t->free_ns_max);
 	for (i = 0; i < GFPCTX_HIST_BUCKETS; i++)
 		seq_printf(m, "%s%llu", i ? "," : "", t->hist[i]);
+	gfpctx_reports_show(m, t->reports);
 	seq_putc(m, '\n');
 }
 
