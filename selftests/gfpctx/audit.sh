@@ -111,11 +111,11 @@ check_slab_cell() {
 
 	desc="audit reports warns $ctx $alloc $gfp once at a gfpctx_ function"
 	if [ -n "$AUDIT_SKIP" ]; then
-		ktap_test_skip "$desc: $AUDIT_SKIP"
+		gfpctx_test_skip "$desc" "$AUDIT_SKIP"
 		return
 	fi
 	if ! gfpctx_ctx_available "$ctx"; then
-		ktap_test_skip "$desc: $(gfpctx_ctx_why "$ctx")"
+		gfpctx_test_skip "$desc" "$(gfpctx_ctx_why "$ctx")"
 		return
 	fi
 	want=$(gfpctx_field "$(grep "^context=$ctx class=" "$GFPCTX_TMP/rules" |
@@ -180,7 +180,7 @@ check_other_alloc() {
 
 	desc="audit: $alloc never reported at a gfpctx site (not covered)"
 	if [ -n "$AUDIT_SKIP" ]; then
-		ktap_test_skip "$desc: $AUDIT_SKIP"
+		gfpctx_test_skip "$desc" "$AUDIT_SKIP"
 		return
 	fi
 	# The first available warns cell, a spinlock one if there is.
@@ -193,7 +193,7 @@ check_other_alloc() {
 			fi
 		done)
 	if [ -z "$cell" ]; then
-		ktap_test_skip "$desc: no available warns cell of $alloc here"
+		gfpctx_test_skip "$desc" "no available warns cell of $alloc here"
 		return
 	fi
 	ctx=${cell% *}
@@ -231,12 +231,12 @@ check_kvmalloc() {
 
 	desc="$desc, at a gfpctx_ or a kvmalloc function"
 	if [ -n "$AUDIT_SKIP" ]; then
-		ktap_test_skip "$desc: $AUDIT_SKIP"
+		gfpctx_test_skip "$desc" "$AUDIT_SKIP"
 		return
 	fi
 	if ! gfpctx_ctx_available spinlock ||
 	   [ "$(gfpctx_verdict spinlock kvmalloc GFP_KERNEL)" != warns ]; then
-		ktap_test_skip "$desc: not a warns cell here"
+		gfpctx_test_skip "$desc" "not a warns cell here"
 		return
 	fi
 	if ! fresh; then
@@ -261,7 +261,7 @@ check_kvmalloc() {
 	fi
 }
 
-ktap_print_header
+gfpctx_header
 gfpctx_setup
 [ -e "$AUDIT" ] || gfpctx_skip_all "no $AUDIT (module without audit mode)"
 gfpctx_log_mark
@@ -311,7 +311,7 @@ OK)
 	;;
 EOPNOTSUPP)
 	AUDIT_SKIP="audit not supported on this kernel (no 6.1+ slab tracepoints)"
-	ktap_test_skip "audit on: $AUDIT_SKIP"
+	gfpctx_test_skip "audit on" "$AUDIT_SKIP"
 	;;
 *)
 	gfpctx_msg "writing on: $r"
@@ -323,21 +323,25 @@ esac
 # No ok cell is ever reported.
 desc="audit: no entry at a gfpctx site after every ok cell (count=$OK_COUNT)"
 if [ -n "$AUDIT_SKIP" ]; then
-	ktap_test_skip "$desc: $AUDIT_SKIP"
+	gfpctx_test_skip "$desc" "$AUDIT_SKIP"
 else
 	fresh
-	nok=0
 	jobfail=0
+	# Every job from one process: one write each.
+	set --
 	while read -r ctx alloc gfp; do
 		gfpctx_ctx_available "$ctx" || continue
-		r=$(gfpctx_run "context=$ctx alloc=$alloc gfp=$gfp" \
-			"count=$OK_COUNT $(gfpctx_job_args "$alloc")")
+		gfpctx_job_words "$ctx" "$alloc" "$gfp" "count=$OK_COUNT"
+		set -- "$@" "$GFPCTX_WORDS\\n"
+	done < "$GFPCTX_TMP/ok_cells"
+	nok=$#
+	for r in $("$GFPCTX_WRITE" "$GFPCTX_DIR/run" "$@"); do
 		if [ "$r" != OK ]; then
-			gfpctx_msg "ok cell $ctx $alloc $gfp: $r"
+			gfpctx_msg "ok cell $1: $r"
 			jobfail=1
 		fi
-		nok=$((nok + 1))
-	done < "$GFPCTX_TMP/ok_cells"
+		shift
+	done
 	audit_read ok
 	ours=$(grep -E "$OURS_RE" "$GFPCTX_TMP/audit.ok")
 	gfpctx_msg "$nok ok cells run; $(audit_summary ok)"
@@ -373,7 +377,7 @@ witness_ok() {
 # reset clears.
 desc="audit: reset clears every entry"
 if [ -n "$AUDIT_SKIP" ]; then
-	ktap_test_skip "$desc: $AUDIT_SKIP"
+	gfpctx_test_skip "$desc" "$AUDIT_SKIP"
 else
 	audit_read pre
 	audit_keep_foreign pre
@@ -388,9 +392,9 @@ fi
 # off records nothing.
 desc="audit: off, then a provoked $WITNESS adds nothing"
 if [ -n "$AUDIT_SKIP" ]; then
-	ktap_test_skip "$desc: $AUDIT_SKIP"
+	gfpctx_test_skip "$desc" "$AUDIT_SKIP"
 elif ! witness_ok; then
-	ktap_test_skip "$desc: $WITNESS is not a warns cell here"
+	gfpctx_test_skip "$desc" "$WITNESS is not a warns cell here"
 else
 	r=$(audit_set off)
 	# shellcheck disable=SC2086
@@ -410,7 +414,7 @@ fi
 # rmmod while on, with an entry in the table.
 desc="audit: rmmod with audit on"
 if [ -n "$AUDIT_SKIP" ]; then
-	ktap_test_skip "$desc: $AUDIT_SKIP"
+	gfpctx_test_skip "$desc" "$AUDIT_SKIP"
 else
 	r=$(audit_set on)
 	if witness_ok; then

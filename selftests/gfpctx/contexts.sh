@@ -13,58 +13,67 @@ DIR="$(dirname "$(readlink -f "$0")")"
 CLASS_RE='(process|process-atomic|softirq|hardirq)'
 ALLOC_RE='(kmalloc|kzalloc|kmem_cache|pages|vmalloc|kvmalloc|mempool)'
 
-# Class of a context on a standard (non-RT) kernel.
+# Class of a context on a standard (non-RT) kernel, into STD.
 std_class() {
 	case $1 in
-	task | workqueue | kthread | threaded_irq) echo process ;;
+	task | workqueue | kthread | threaded_irq) STD=process ;;
 	spinlock | spinlock_irqsave | preempt_disabled | bh_disabled | rcu_read)
-		echo process-atomic ;;
-	timer | tasklet | bh_work | hrtimer_soft) echo softirq ;;
-	*) echo hardirq ;;
+		STD=process-atomic ;;
+	timer | tasklet | bh_work | hrtimer_soft) STD=softirq ;;
+	*) STD=hardirq ;;
 	esac
 }
 
-# The documented verdict of a cell on a standard kernel.
+# The documented verdict of a cell on a standard kernel, into STD (no
+# subshell: it runs once per cell).
 std_verdict() {
 	local ctx="$1" class="$2" alloc="$3" gfp="$4"
 
 	if [ "$class" = process ]; then
-		echo ok
+		STD=ok
 	elif [ "$alloc" = vmalloc ] ||
 	     { [ "$alloc" = kvmalloc ] && [ "$gfp" = GFP_KERNEL ]; }; then
 		case $class in
-		softirq | hardirq) echo fatal ;;
-		*) if [ "$ctx" = bh_disabled ]; then echo fatal; else echo warns; fi ;;
+		softirq | hardirq) STD=fatal ;;
+		*) if [ "$ctx" = bh_disabled ]; then STD=fatal; else STD=warns; fi ;;
 		esac
 	elif [ "$gfp" = GFP_KERNEL ]; then
-		echo warns
+		STD=warns
 	else
-		echo ok
+		STD=ok
 	fi
 }
 
 # Every cell of VERDICT in an available context, written with EXTRA words,
-# is refused with EPERM.
+# is refused with EPERM (one gfpctx_write for them all).
 refused_all() {
-	local verdict="$1" extra="$2" n=0 bad=0 ctx alloc gfp r
+	local verdict="$1" extra="$2" n bad=0 ctx alloc gfp r
 
+	set --
 	while read -r ctx alloc gfp; do
 		gfpctx_ctx_available "$ctx" || continue
-		n=$((n + 1))
-		r=$(gfpctx_run "context=$ctx alloc=$alloc gfp=$gfp" \
-			"$(gfpctx_job_args "$alloc") count=1$extra")
-		if [ "$r" != EPERM ]; then
-			gfpctx_msg "$ctx $alloc $gfp$extra: $r, want EPERM"
-			bad=$((bad + 1))
-		fi
+		gfpctx_job_words "$ctx" "$alloc" "$gfp" count=1 ${extra:+"$extra"}
+		set -- "$@" "$GFPCTX_WORDS\\n"
 	done <<EOF
 $(gfpctx_cells "$verdict")
 EOF
-	gfpctx_msg "$verdict cells tried$extra: $n, not refused: $bad"
+	n=$#
+	if [ "$n" -eq 0 ]; then
+		gfpctx_msg "no $verdict cell in an available context"
+		return 1
+	fi
+	for r in $("$GFPCTX_WRITE" "$GFPCTX_DIR/run" "$@"); do
+		if [ "$r" != EPERM ]; then
+			bad=$((bad + 1))
+			gfpctx_msg "$1: $r, want EPERM"
+		fi
+		shift
+	done
+	gfpctx_msg "$verdict cells tried${extra:+ with $extra}: $n, not refused: $bad"
 	[ $bad -eq 0 ]
 }
 
-ktap_print_header
+gfpctx_header
 gfpctx_prepare
 ktap_set_plan 16
 
@@ -83,12 +92,13 @@ gfpctx_msg "kernel: $(tr '\n' ' ' < "$GFPCTX_DIR/kernel" 2>/dev/null)"
 
 # The load line matches the contexts file.
 avail=$(grep -c ' available=yes' "$ctxs")
-want="gfpctx: loaded: contexts=17 available=$avail rt=$rt"
+nctx=$(wc -l < "$ctxs")
+want="gfpctx: loaded: contexts=$nctx available=$avail rt=$rt"
 if gfpctx_log_since | grep -qF "$want"; then
-	ktap_test_pass "load message: contexts=17 available=$avail rt=$rt"
+	ktap_test_pass "load message: contexts=$nctx available=$avail rt=$rt"
 else
 	gfpctx_msg "no kernel log line: $want"
-	ktap_test_fail "load message: contexts=17 available=$avail rt=$rt"
+	ktap_test_fail "load message: contexts=$nctx available=$avail rt=$rt"
 fi
 
 # contexts: the 17 names, in table order.
@@ -125,7 +135,8 @@ for ctx in $GFPCTX_CONTEXTS; do
 		# PREEMPT_RT: force-threaded IRQ handlers.
 		[ "$ctx" = shared_irq ] && want=process-atomic || want=$class
 	else
-		want=$(std_class "$ctx")
+		std_class "$ctx"
+		want=$STD
 	fi
 	if [ "$class" != "$want" ]; then
 		gfpctx_msg "$ctx: class=$class, want $want"
@@ -180,7 +191,8 @@ while read -r c cl a g v _; do
 		*) [ "$ctx" = preempt_disabled ] && want=fatal || want=$verdict ;;
 		esac
 	else
-		want=$(std_verdict "$ctx" "$class" "$alloc" "$gfp")
+		std_verdict "$ctx" "$class" "$alloc" "$gfp"
+		want=$STD
 	fi
 	if [ "$verdict" != "$want" ]; then
 		[ $bad -lt 10 ] && gfpctx_msg "$ctx $alloc $gfp: $verdict, want $want"
@@ -199,7 +211,7 @@ cat "$GFPCTX_DIR/inject" > "$GFPCTX_TMP/inject.before"
 
 refused_all fatal ""
 gfpctx_result $? "fatal cells are refused with EPERM"
-refused_all fatal " allow=warns"
+refused_all fatal allow=warns
 gfpctx_result $? "fatal cells are refused with EPERM even with allow=warns"
 refused_all warns ""
 gfpctx_result $? "warns cells without allow=warns are refused with EPERM"
@@ -219,11 +231,11 @@ fi
 # An ok cell of an unavailable context: EOPNOTSUPP.
 ctx=$(sed -n 's/^name=\([^ ]*\) .* available=no.*/\1/p' "$ctxs" | head -n 1)
 if [ -z "$ctx" ]; then
-	ktap_test_skip "unavailable context refused with EOPNOTSUPP: all available"
+	gfpctx_test_skip "unavailable context refused with EOPNOTSUPP" "all available"
 else
 	cell=$(gfpctx_cells ok | grep "^$ctx " | head -n 1)
 	if [ -z "$cell" ]; then
-		ktap_test_skip "unavailable context refused with EOPNOTSUPP: $ctx has no ok cell"
+		gfpctx_test_skip "unavailable context refused with EOPNOTSUPP" "$ctx has no ok cell"
 	else
 		# shellcheck disable=SC2086
 		set -- $cell

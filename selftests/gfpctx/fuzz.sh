@@ -120,7 +120,7 @@ writer_sum() {
 		END { printf "%d %d\n", n, s }'
 }
 
-ktap_print_header
+gfpctx_header
 gfpctx_setup
 gfpctx_log_mark
 ktap_set_plan 10
@@ -163,7 +163,7 @@ for cell in "task kmalloc GFP_KERNEL" "timer kmalloc GFP_ATOMIC"; do
 	set -- $cell
 	desc="after fuzzing: $cell count=100 counts exactly"
 	if ! gfpctx_ctx_available "$1"; then
-		ktap_test_skip "$desc: $(gfpctx_ctx_why "$1")"
+		gfpctx_test_skip "$desc" "$(gfpctx_ctx_why "$1")"
 		continue
 	fi
 	gfpctx_reset

@@ -17,9 +17,12 @@ DIR=${DIR:?set DIR before sourcing gfpctx_lib.sh}
 GFPCTX_WRITE=$DIR/gfpctx_write
 GFPCTX_TMP=
 GFPCTX_LOADED_BY_US=0
-GFPCTX_MARK=
-GFPCTX_MARK_N=0
+GFPCTX_MARK=0
 GFPCTX_WHY=
+GFPCTX_WORDS=
+GFPCTX_VAL=
+GFPCTX_UNAVAILABLE=" "
+GFPCTX_BY_ORDER=" "
 
 # The tables of Documentation/gfpctx.rst, in table order.
 # shellcheck disable=SC2034
@@ -48,9 +51,38 @@ else
 	exit $ksft_skip
 fi
 
+GFPCTX_HEADER=0
+
+# gfpctx_header: the KTAP header, once (a script whose KTAP a C helper
+# prints calls it only on its way out).
+gfpctx_header() {
+	[ "$GFPCTX_HEADER" = 1 ] && return
+	GFPCTX_HEADER=1
+	ktap_print_header
+}
+
 gfpctx_skip_all() {
+	gfpctx_header
 	ktap_skip_all "$*"
 	exit $ksft_skip
+}
+
+# gfpctx_test_skip DESCRIPTION REASON: `ok N DESCRIPTION # SKIP REASON`,
+# as Documentation/dev-tools/ktap.rst writes a skip (ktap_test_skip of
+# ktap_helpers.sh takes no reason).
+gfpctx_test_skip() {
+	__ktap_test ok "$1" "SKIP $2"
+	KTAP_CNT_SKIP=$((KTAP_CNT_SKIP + 1))
+}
+
+# gfpctx_cells_run ARGS...: after gfpctx_setup, the KTAP of gfpctx_cells;
+# the script exits with its status.
+gfpctx_cells_run() {
+	local rc
+
+	"$DIR/gfpctx_cells" "$@"
+	rc=$?
+	exit $rc
 }
 
 gfpctx_msg() {
@@ -145,19 +177,27 @@ gfpctx_prepare() {
 	else
 		GFPCTX_NAP=1
 	fi
+	gfpctx_kmsg_start || gfpctx_skip_all "cannot follow /dev/kmsg"
 }
 
 # gfpctx_setup: gfpctx_prepare, then a fresh instance of the module.
 gfpctx_setup() {
 	gfpctx_prepare
-	gfpctx_load || ktap_exit_fail_msg "modprobe gfpctx failed"
+	gfpctx_load || { gfpctx_header; ktap_exit_fail_msg "modprobe gfpctx failed"; }
 	gfpctx_snapshot_tables
 }
 
 # Copies of contexts and rules, read once per load.
+# GFPCTX_UNAVAILABLE: the unavailable contexts; GFPCTX_BY_ORDER: the
+# allocators a job sizes with order= (the others take size=).
 gfpctx_snapshot_tables() {
 	cat "$GFPCTX_DIR/contexts" > "$GFPCTX_TMP/contexts"
 	cat "$GFPCTX_DIR/rules" > "$GFPCTX_TMP/rules"
+	cat "$GFPCTX_DIR/allocs" > "$GFPCTX_TMP/allocs"
+	GFPCTX_UNAVAILABLE=" $(sed -n 's/^name=\([^ ]*\) .* available=no.*/\1/p' \
+		"$GFPCTX_TMP/contexts" | tr '\n' ' ')"
+	GFPCTX_BY_ORDER=" $(sed -n 's/^name=\([^ ]*\) sized_by=order .*/\1/p' \
+		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
 }
 
 gfpctx_nap() {
@@ -190,6 +230,23 @@ gfpctx_run() {
 
 gfpctx_reset() {
 	[ "$("$GFPCTX_WRITE" "$GFPCTX_DIR/stats" 'reset\n')" = OK ]
+}
+
+# gfpctx_get LINE KEY: the value of KEY= in LINE into GFPCTX_VAL (status
+# 1 if absent). No subshell: under TCG a process costs tens of ms.
+gfpctx_get() {
+	local w
+
+	for w in $1; do
+		case $w in
+		"$2="*)
+			GFPCTX_VAL=${w#*=}
+			return 0
+			;;
+		esac
+	done
+	GFPCTX_VAL=
+	return 1
 }
 
 # gfpctx_field LINE KEY: the value of KEY= in LINE (status 1 if absent).
@@ -228,7 +285,7 @@ gfpctx_stat() {
 # and the invariants hold (attempts == ok + failed, injected <= failed).
 # On a mismatch, returns 1 with the reason in GFPCTX_WHY.
 gfpctx_expect_stats() {
-	local ctx="$1" alloc="$2" gfp="$3" line kv key want got a o f i
+	local ctx="$1" alloc="$2" gfp="$3" line kv key want a o f i
 
 	shift 3
 	GFPCTX_WHY=
@@ -244,14 +301,18 @@ gfpctx_expect_stats() {
 	for kv in "$@"; do
 		key=${kv%%=*}
 		want=${kv#*=}
-		got=$(gfpctx_field "$line" "$key") || got="(missing)"
-		[ "$got" = "$want" ] ||
-			GFPCTX_WHY="$GFPCTX_WHY $key=$got (want $want)"
+		gfpctx_get "$line" "$key" || GFPCTX_VAL="(missing)"
+		[ "$GFPCTX_VAL" = "$want" ] ||
+			GFPCTX_WHY="$GFPCTX_WHY $key=$GFPCTX_VAL (want $want)"
 	done
-	a=$(gfpctx_field "$line" attempts)
-	o=$(gfpctx_field "$line" ok)
-	f=$(gfpctx_field "$line" failed)
-	i=$(gfpctx_field "$line" injected)
+	gfpctx_get "$line" attempts
+	a=$GFPCTX_VAL
+	gfpctx_get "$line" ok
+	o=$GFPCTX_VAL
+	gfpctx_get "$line" failed
+	f=$GFPCTX_VAL
+	gfpctx_get "$line" injected
+	i=$GFPCTX_VAL
 	if [ -n "$a" ] && [ -n "$o" ] && [ -n "$f" ] && [ -n "$i" ]; then
 		[ "$a" -eq $((o + f)) ] ||
 			GFPCTX_WHY="$GFPCTX_WHY attempts!=ok+failed"
@@ -277,7 +338,9 @@ gfpctx_ctx_field() {
 }
 
 gfpctx_ctx_available() {
-	[ "$(gfpctx_ctx_field "$1" available)" = yes ]
+	case $GFPCTX_UNAVAILABLE in
+	*" $1 "*) return 1 ;;
+	esac
 }
 
 # Why a context is unavailable, for a skip reason.
@@ -315,11 +378,23 @@ gfpctx_hardirq_ctx() {
 
 # gfpctx_job_args ALLOC: the size or order words of a standard job.
 gfpctx_job_args() {
-	if [ "$1" = pages ]; then
-		echo "order=0"
-	else
-		echo "size=64"
-	fi
+	case $GFPCTX_BY_ORDER in
+	*" $1 "*) echo "order=0" ;;
+	*) echo "size=64" ;;
+	esac
+}
+
+# gfpctx_job_words CONTEXT ALLOC GFP [WORD...]: a standard job's words in
+# GFPCTX_WORDS, with no process started (for loops over many cells).
+gfpctx_job_words() {
+	local size=size=64
+
+	case $GFPCTX_BY_ORDER in
+	*" $2 "*) size=order=0 ;;
+	esac
+	GFPCTX_WORDS="context=$1 alloc=$2 gfp=$3 $size"
+	shift 3
+	[ $# -gt 0 ] && GFPCTX_WORDS="$GFPCTX_WORDS $*"
 }
 
 # ------------------------------------------------------- running kernel --
@@ -380,33 +455,56 @@ gfpctx_kconfig() {
 
 # ----------------------------------------------------------- kernel log --
 
-# gfpctx_log_mark: remember "now" in the kernel log.
+# The kernel log is followed from the start of the script into a file
+# (gfpctx_kmsg): a check reads what was logged after its mark, however
+# much the ring buffer has turned over since.
+GFPCTX_KMSG_SYNC=0
+
+gfpctx_kmsg_start() {
+	local i=0
+
+	"$DIR/gfpctx_kmsg" "$GFPCTX_TMP/kmsg" &
+	while [ ! -e "$GFPCTX_TMP/kmsg" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		gfpctx_nap
+	done
+	gfpctx_kmsg_sync
+}
+
+# gfpctx_kmsg_sync: wait until the follower has written all that was
+# logged so far (a line of our own, logged now, has reached the file).
+gfpctx_kmsg_sync() {
+	local tag i=0
+
+	GFPCTX_KMSG_SYNC=$((GFPCTX_KMSG_SYNC + 1))
+	tag="gfpctx-selftest: ${0##*/} pid=$$ sync=$GFPCTX_KMSG_SYNC"
+	echo "$tag" > /dev/kmsg
+	until grep -qxF "$tag" "$GFPCTX_TMP/kmsg"; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.02 2>/dev/null || sleep 1
+	done
+}
+
+# gfpctx_log_mark: remember "now" in the kernel log (in GFPCTX_MARK, a
+# line count of the followed log).
 gfpctx_log_mark() {
-	GFPCTX_MARK_N=$((GFPCTX_MARK_N + 1))
-	GFPCTX_MARK="gfpctx-selftest: ${0##*/} pid=$$ mark=$GFPCTX_MARK_N"
-	echo "$GFPCTX_MARK" > /dev/kmsg
+	gfpctx_kmsg_sync || gfpctx_msg "kernel log follower is behind"
+	GFPCTX_MARK=$(wc -l < "$GFPCTX_TMP/kmsg")
 }
 
-# gfpctx_log_since: the kernel log lines after the last mark (all of the
-# log, with a note on stderr, when the mark has left the ring buffer).
+# gfpctx_log_since: the kernel log lines after the last mark; a gap the
+# follower could not read shows as "gfpctx_kmsg: records lost".
 gfpctx_log_since() {
-	local log
-
-	log=$(dmesg)
-	if echo "$log" | grep -qF "$GFPCTX_MARK"; then
-		echo "$log" | awk -v m="$GFPCTX_MARK" '
-			f { print }
-			length($0) >= length(m) &&
-			    substr($0, length($0) - length(m) + 1) == m { f = 1 }'
-	else
-		echo "# mark not in the kernel log any more: whole log" >&2
-		echo "$log"
-	fi
+	gfpctx_kmsg_sync || echo "gfpctx_kmsg: follower is behind"
+	tail -n +$((GFPCTX_MARK + 1)) "$GFPCTX_TMP/kmsg"
 }
 
-# gfpctx_splats: the splat lines of the kernel log since the last mark.
+# gfpctx_splats: the splat lines of the kernel log since the last mark,
+# and any gap in it (then nothing can be said of what it held).
 gfpctx_splats() {
-	gfpctx_log_since | grep -E "$GFPCTX_SPLAT_RE"
+	gfpctx_log_since | grep -E "$GFPCTX_SPLAT_RE|^gfpctx_kmsg: "
 }
 
 # gfpctx_test_no_splat DESCRIPTION: a test, passes when no splat appeared
@@ -423,6 +521,24 @@ gfpctx_test_no_splat() {
 		done
 		ktap_test_fail "$1"
 	fi
+}
+
+# gfpctx_raw_addresses: the lines of stdin that show a raw kernel address:
+# 16 hex digits from ffff (the kernel half on x86-64 and arm64), but not
+# ULONG_MAX, a "no limit" sentinel (lib/fault-inject.c prints require-end
+# so). A hashed %p (lib/vsprintf.c) starts with zeros.
+gfpctx_raw_addresses() {
+	awk '{
+		s = $0
+		while (match(s, /ffff[0-9a-f]+/)) {
+			if (RLENGTH == 16 &&
+			    substr(s, RSTART, RLENGTH) != "ffffffffffffffff") {
+				print
+				next
+			}
+			s = substr(s, RSTART + RLENGTH)
+		}
+	}'
 }
 
 # -------------------------------------------------------------- kmemleak --
@@ -450,7 +566,7 @@ gfpctx_kmemleak_test() {
 	local report="$GFPCTX_TMP/kmemleak" bad scans=0
 
 	if [ "$GFPCTX_KMEMLEAK_STATE" != OK ]; then
-		ktap_test_skip "$1: $GFPCTX_KMEMLEAK_STATE"
+		gfpctx_test_skip "$1" "$GFPCTX_KMEMLEAK_STATE"
 		return
 	fi
 	sleep 6	# kmemleak ignores objects younger than 5 s

@@ -4,20 +4,28 @@
  * ended: "OK", or the errno name (EINVAL, EPERM, EOPNOTSUPP, ...), so that
  * the gfpctx scripts can assert an error exactly.
  *
- * Usage: gfpctx_write [-n LEN] [-o OFFSET] [-s SPLIT] FILE DATA
+ * Usage: gfpctx_write [-n LEN] [-o OFFSET] [-s SPLIT] [-w WATCHED]...
+ *                     FILE DATA [DATA...]
  *
- *   DATA       the bytes; escapes: \\ \n \t \xHH (so \x00 is a NUL byte)
+ *   DATA       the bytes; escapes: \\ \n \t \xHH (so \x00 is a NUL byte);
+ *              each DATA is written on an open of its own, in turn (one
+ *              process for many jobs)
  *   -n LEN     repeat DATA ('a' when DATA is empty) to exactly LEN bytes
  *   -o OFFSET  write with pwrite(2) at OFFSET
  *   -s SPLIT   two writes on the same open file: the first SPLIT bytes,
  *              then the rest; one result word per write
+ *   -w WATCHED a file read before and after each DATA (up to 4 of them):
+ *              when it reads otherwise after, "+changed" is added to
+ *              that DATA's result word (a refused write changes nothing)
  *
- * Output: one word per write ("OK", "SHORT:<n>" or an errno name).
+ * Output: one word per write ("OK", "SHORT:<n>" or an errno name),
+ * separated by spaces.
  * Exit: 0 when every write took all its bytes, 1 otherwise, 2 on a usage
  * or open error (printed as "open:<errno name>").
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +34,8 @@
 #include "../kselftest.h"
 
 #define MAX_DATA (1024 * 1024)
+#define MAX_WATCHED 4
+#define MAX_WATCHED_LEN (256 * 1024)
 
 static const struct {
 	int err;
@@ -133,43 +143,39 @@ static int write_once(int fd, const char *buf, size_t len, long long off)
 	return 0;
 }
 
+/* The first MAX_WATCHED_LEN bytes of a file, NUL terminated, into buf. */
+static void read_watched(const char *path, char *buf)
+{
+	ssize_t n, len = 0;
+	int fd = open(path, O_RDONLY);
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return;
+	while (len < MAX_WATCHED_LEN &&
+	       (n = read(fd, buf + len, MAX_WATCHED_LEN - len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	close(fd);
+}
+
 static void bad_usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-n LEN] [-o OFFSET] [-s SPLIT] FILE DATA\n",
+	fprintf(stderr,
+		"usage: %s [-n LEN] [-o OFFSET] [-s SPLIT] [-w WATCHED]... FILE DATA [DATA...]\n",
 		prog);
 	exit(2);
 }
 
-int main(int argc, char **argv)
+/* Write one DATA argument to path as the options ask; 0 if complete,
+ * 1 if not, 2 on an open or escape error (printed).
+ */
+static int write_data(const char *path, const char *arg, long long len,
+		      long long off, long long split, char *data, char *buf)
 {
-	long long off = -1, split = -1, len = -1;
-	char *data, *buf;
-	long dlen;
-	int opt, fd, ret;
+	long dlen = unescape(arg, data, MAX_DATA);
+	int fd, ret;
 
-	while ((opt = getopt(argc, argv, "n:o:s:")) != -1) {
-		switch (opt) {
-		case 'n':
-			len = atoll(optarg);
-			break;
-		case 'o':
-			off = atoll(optarg);
-			break;
-		case 's':
-			split = atoll(optarg);
-			break;
-		default:
-			bad_usage(argv[0]);
-		}
-	}
-	if (argc - optind != 2 || len > MAX_DATA || off < -1 || split < -1)
-		bad_usage(argv[0]);
-
-	data = malloc(MAX_DATA);
-	buf = malloc(MAX_DATA);
-	if (!data || !buf)
-		return KSFT_FAIL;
-	dlen = unescape(argv[optind + 1], data, MAX_DATA);
 	if (dlen < 0) {
 		fprintf(stderr, "gfpctx_write: bad escape in DATA\n");
 		return 2;
@@ -187,16 +193,16 @@ int main(int argc, char **argv)
 		memcpy(buf, data, dlen);
 		len = dlen;
 	}
-	if (split > len)
-		bad_usage(argv[0]);
-
-	fd = open(argv[optind], O_WRONLY);
-	if (fd < 0) {
-		print_errno("open:", errno);
-		printf("\n");
+	if (split > len) {
+		fprintf(stderr, "gfpctx_write: SPLIT beyond the data\n");
 		return 2;
 	}
 
+	fd = open(path, O_WRONLY);
+	if (fd < 0) {
+		print_errno("open:", errno);
+		return 2;
+	}
 	if (split >= 0) {
 		ret = write_once(fd, buf, split, off);
 		printf(" ");
@@ -205,9 +211,73 @@ int main(int argc, char **argv)
 	} else {
 		ret = write_once(fd, buf, len, off);
 	}
-	printf("\n");
 	close(fd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	long long off = -1, split = -1, len = -1;
+	const char *watched[MAX_WATCHED];
+	char *data, *buf, *was = NULL, *now = NULL;
+	int opt, i, w, nwatched = 0, ret = 0, rc;
+
+	while ((opt = getopt(argc, argv, "n:o:s:w:")) != -1) {
+		switch (opt) {
+		case 'n':
+			len = atoll(optarg);
+			break;
+		case 'o':
+			off = atoll(optarg);
+			break;
+		case 's':
+			split = atoll(optarg);
+			break;
+		case 'w':
+			if (nwatched == MAX_WATCHED)
+				bad_usage(argv[0]);
+			watched[nwatched++] = optarg;
+			break;
+		default:
+			bad_usage(argv[0]);
+		}
+	}
+	if (argc - optind < 2 || len > MAX_DATA || off < -1 || split < -1)
+		bad_usage(argv[0]);
+
+	data = malloc(MAX_DATA);
+	buf = malloc(MAX_DATA);
+	if (nwatched) {
+		was = malloc(MAX_WATCHED * (MAX_WATCHED_LEN + 1));
+		now = malloc(MAX_WATCHED_LEN + 1);
+	}
+	if (!data || !buf || (nwatched && (!was || !now)))
+		return KSFT_FAIL;
+	for (i = optind + 1; i < argc; i++) {
+		bool changed = false;
+
+		if (i > optind + 1)
+			printf(" ");
+		for (w = 0; w < nwatched; w++)
+			read_watched(watched[w], was + w * (MAX_WATCHED_LEN + 1));
+		rc = write_data(argv[optind], argv[i], len, off, split, data,
+				buf);
+		for (w = 0; w < nwatched; w++) {
+			read_watched(watched[w], now);
+			if (strcmp(now, was + w * (MAX_WATCHED_LEN + 1)))
+				changed = true;
+		}
+		if (changed)
+			printf("+changed");
+		if (rc > ret)
+			ret = rc;
+		if (rc == 2)
+			break;
+	}
+	printf("\n");
 	free(data);
 	free(buf);
-	return ret ? KSFT_FAIL : KSFT_PASS;
+	free(was);
+	free(now);
+	return ret == 2 ? 2 : ret ? KSFT_FAIL : KSFT_PASS;
 }

@@ -20,11 +20,11 @@ inject_job() {
 
 	shift 7
 	if ! gfpctx_ctx_available "$ctx"; then
-		ktap_test_skip "$desc: $(gfpctx_ctx_why "$ctx")"
+		gfpctx_test_skip "$desc" "$(gfpctx_ctx_why "$ctx")"
 		return
 	fi
 	if [ "$(gfpctx_verdict "$ctx" "$alloc" "$gfp")" != ok ]; then
-		ktap_test_skip "$desc: $ctx $alloc $gfp is not an ok cell here"
+		gfpctx_test_skip "$desc" "$ctx $alloc $gfp is not an ok cell here"
 		return
 	fi
 	gfpctx_reset
@@ -80,7 +80,7 @@ fa_defaults() {
 	fa task-filter N
 }
 
-ktap_print_header
+gfpctx_header
 gfpctx_setup
 gfpctx_log_mark
 start_mark=$GFPCTX_MARK
@@ -133,7 +133,7 @@ if [ ! -d "$FA" ]; then
 	for t in "times=5 task" "times=5 timer" "interval=10" \
 		"task-filter=Y other task" "task-filter=Y make-it-fail" \
 		"task-filter=Y timer" "times=1 verbose=1" "verbose=1 log"; do
-		ktap_test_skip "fail_alloc $t: $why"
+		gfpctx_test_skip "fail_alloc $t" "$why"
 	done
 else
 	fa_defaults

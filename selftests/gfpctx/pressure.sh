@@ -97,11 +97,11 @@ cell_ok() {
 # job_ready DESC CONTEXT ALLOC GFP: may the job run here? A skip if not.
 job_ready() {
 	if ! gfpctx_ctx_available "$2"; then
-		ktap_test_skip "$1: $(gfpctx_ctx_why "$2")"
+		gfpctx_test_skip "$1" "$(gfpctx_ctx_why "$2")"
 		return 1
 	fi
 	if [ "$(gfpctx_verdict "$2" "$3" "$4")" != ok ]; then
-		ktap_test_skip "$1: $2 $3 $4 is not an ok cell here"
+		gfpctx_test_skip "$1" "$2 $3 $4 is not an ok cell here"
 		return 1
 	fi
 }
@@ -192,7 +192,7 @@ atomic_jobs_at_once() {
 	done
 }
 
-ktap_print_header
+gfpctx_header
 gfpctx_prepare
 [ -x "$HOG" ] || gfpctx_skip_all "helper $HOG not built (run make)"
 gfpctx_log_mark

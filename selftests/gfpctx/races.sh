@@ -24,7 +24,9 @@ RACES=${GFPCTX_RACES:-100}
 RACE_JOB=${GFPCTX_RACE_JOB:-count=2000 timeout_ms=300}
 ROUNDS=${GFPCTX_RACE_ROUNDS:-1}
 BUDGET_S=${GFPCTX_RACE_BUDGET_S:-600}
+# The iterations are reported in up to 10 tests.
 CHUNKS=10
+[ "$RACES" -lt $CHUNKS ] && [ "$RACES" -gt 0 ] && CHUNKS=$RACES
 # How a writer's job or open may end while the module comes and goes
 # (E6: ENXIO, an open of a file whose module is going).
 WRITER_OK='^(OK|ETIMEDOUT|EINTR|ENODEV|EIO|KILLED|open:ENOENT|open:ENODEV|open:E6)$'
@@ -170,7 +172,7 @@ iteration() {
 	[ -z "$GFPCTX_WHY" ]
 }
 
-ktap_print_header
+gfpctx_header
 gfpctx_prepare
 gfpctx_log_mark
 start_mark=$GFPCTX_MARK
@@ -233,7 +235,7 @@ for class in process process-atomic softirq hardirq; do
 		fi
 	done
 	if [ -z "$ctx" ]; then
-		ktap_test_skip "$desc: no $class context to race in"
+		gfpctx_test_skip "$desc" "no $class context to race in"
 		continue
 	fi
 	try=0
@@ -267,17 +269,17 @@ per=$(((RACES + CHUNKS - 1) / CHUNKS))
 t_start=$(gfpctx_now_cs)
 budget_end=$((t_start + BUDGET_S * 100))
 : > "$GFPCTX_TMP/rmmod.err"
-for chunk in $(seq 1 $CHUNKS); do
+for chunk in $(seq 1 "$CHUNKS"); do
 	first=$(((chunk - 1) * per + 1))
 	last=$((chunk * per))
 	[ $last -gt "$RACES" ] && last=$RACES
 	desc="unload races, iterations $first-$last"
 	if [ "$first" -gt "$last" ]; then
-		ktap_test_skip "$desc: none (GFPCTX_RACES=$RACES)"
+		gfpctx_test_skip "$desc" "none (GFPCTX_RACES=$RACES)"
 		continue
 	fi
 	if [ "$(gfpctx_now_cs)" -ge $budget_end ]; then
-		ktap_test_skip "$desc: time budget of $BUDGET_S s spent"
+		gfpctx_test_skip "$desc" "time budget of $BUDGET_S s spent"
 		continue
 	fi
 	bad=0

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck disable=SC3043
 #
-# gfpctx: the `last` file and the timing keys of a job: samples=yes keeps
-# each allocation's and free's time for the median and 99th percentile,
+# gfpctx: the `last` file and the timing keys of a job: timing=call times
+# one allocation and one free in 16 (the 1st, the 17th, ...), samples=yes
+# keeps those times for the median and 99th percentile,
 # timing=batch times only whole batches (the cost of timing each call is
 # what `make bench` compares).
 
@@ -50,7 +51,7 @@ ordered() {
 	gfpctx_result $((1 - ok)) "$desc"
 }
 
-ktap_print_header
+gfpctx_header
 gfpctx_setup
 gfpctx_log_mark
 ktap_set_plan 12
@@ -61,9 +62,9 @@ gfpctx_result $? "last is empty after load"
 J="context=task alloc=kmalloc gfp=GFP_KERNEL size=64 count=500"
 r=$(gfpctx_run "$J samples=yes")
 [ "$r" = OK ] || gfpctx_msg "$J samples=yes: $r"
-last_is "samples=yes: one sample per allocation and free" \
+last_is "samples=yes: one sample per 16 allocations and frees" \
 	context=task alloc=kmalloc gfp=GFP_KERNEL size=64 timing=call ret=0 \
-	attempts=500 ok=500 failed=0 samples=500 free_samples=500
+	attempts=500 ok=500 failed=0 samples=32 free_samples=32
 ordered "samples=yes: 0 < ns_p50 <= ns_p99" ns_p50 ns_p99
 ordered "samples=yes: 0 < free_ns_p50 <= free_ns_p99" free_ns_p50 free_ns_p99
 
@@ -73,19 +74,20 @@ if [ -n "$hirq" ]; then
 		"samples=yes free=process")
 	[ "$r" = OK ] || gfpctx_msg "$hirq samples=yes free=process: $r"
 	last_is "samples=yes in $hirq, freed by the writer" context="$hirq" \
-		timing=call attempts=300 ok=300 samples=300 free_samples=300
+		timing=call attempts=300 ok=300 samples=19 free_samples=19
 else
-	ktap_test_skip "samples=yes in hard IRQ context: no hard IRQ context" \
-		"may allocate here"
+	gfpctx_test_skip "samples=yes in hard IRQ context" \
+		"no hard IRQ context may allocate here"
 fi
 
-# Injected failures are not timed: 3 of 10 fail, 7 samples.
-[ "$(gfpctx_write "$GFPCTX_DIR/inject" 'fail_next=3\n')" = OK ] ||
-	gfpctx_msg "inject fail_next=3 refused"
-r=$(gfpctx_run "context=timer alloc=kmalloc gfp=GFP_ATOMIC count=10 samples=yes")
-[ "$r" = OK ] || gfpctx_msg "timer samples=yes with fail_next=3: $r"
+# Injected failures are not timed: of 17 attempts the 1st and the 17th
+# are timed, and the 1st fails by injection: 1 sample, 16 frees, 1 timed.
+[ "$(gfpctx_write "$GFPCTX_DIR/inject" 'fail_next=1\n')" = OK ] ||
+	gfpctx_msg "inject fail_next=1 refused"
+r=$(gfpctx_run "context=timer alloc=kmalloc gfp=GFP_ATOMIC count=17 samples=yes")
+[ "$r" = OK ] || gfpctx_msg "timer samples=yes with fail_next=1: $r"
 last_is "injected failures are counted, not sampled" context=timer \
-	attempts=10 ok=7 failed=3 samples=7 free_samples=7
+	attempts=17 ok=16 failed=1 samples=1 free_samples=1
 
 # timing=batch: no per-call timestamps, in last or in stats.
 gfpctx_reset
