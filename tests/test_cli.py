@@ -22,6 +22,35 @@ def test_split_boots() -> None:
         ('clean', ['contexts.sh', 'inject.sh']), ('provoke', ['warns.sh'])]
 
 
+def test_split_boots_one_boot_keeps_the_order() -> None:
+    tests = ['contexts.sh', 'warns.sh', 'inject.sh', 'audit.sh']
+    assert cli.split_boots(tests, one_boot=True) == [('all', tests)]
+    assert cli.split_boots([], one_boot=True) == []
+
+
+def test_split_boots_shards_by_seconds() -> None:
+    tests = ['a.sh', 'b.sh', 'c.sh', 'd.sh', 'warns.sh']
+    seconds = {'a.sh': 10.0, 'b.sh': 50.0, 'c.sh': 20.0, 'd.sh': 25.0}
+    # longest first to the least loaded: b | d, c, a (55 s), in target order
+    assert cli.split_boots(tests, shards=2, seconds=seconds) == [
+        ('clean', ['b.sh']), ('clean-2', ['a.sh', 'c.sh', 'd.sh']),
+        ('provoke', ['warns.sh'])]
+    # unknown seconds: one each, so round robin
+    assert cli.split_boots(tests, shards=2) == [
+        ('clean', ['a.sh', 'c.sh']), ('clean-2', ['b.sh', 'd.sh']),
+        ('provoke', ['warns.sh'])]
+    # never more shards than tests
+    assert cli.split_boots(['a.sh'], shards=3) == [('clean', ['a.sh'])]
+
+
+def test_last_seconds(tmp_path: Path) -> None:
+    assert cli.last_seconds(tmp_path) == {}
+    (tmp_path / cli.SECONDS_FILE).write_text('{"a.sh": 3, "b.sh": "x"}')
+    assert cli.last_seconds(tmp_path) == {'a.sh': 3.0}
+    (tmp_path / cli.SECONDS_FILE).write_text('not json')
+    assert cli.last_seconds(tmp_path) == {}
+
+
 def test_split_boots_drops_empty_boots() -> None:
     assert cli.split_boots(['warns.sh']) == [('provoke', ['warns.sh'])]
     assert cli.split_boots(['contexts.sh']) == [('clean', ['contexts.sh'])]

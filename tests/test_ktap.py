@@ -186,3 +186,20 @@ def test_serial_noise_on_the_version_line() -> None:
     result = parse('\x00\x1b[0mTAP version 13\r\n1..1\r\n\r\nok 1 a\r\n')
     assert result.ok()
     assert result.tests[0].name == 'a'
+
+
+def test_recorded_skip_keeps_its_reason(tmp_path: Path) -> None:
+    """A skip as the scripts print it (Documentation/dev-tools/ktap.rst:
+    `ok N description # SKIP reason`), recorded on the debug lane, reaches
+    the parser and the JUnit XML with its description and reason apart."""
+    from gfpctx_ci import report
+    text = (DATA / 'recorded_contexts.ktap').read_text()
+    result = parse(text)
+    assert result.ok() and not result.errors
+    script = result.tests[0]
+    skipped = [t for t in script.subtests if t.status == 'skip']
+    assert [(t.name, t.reason) for t in skipped] == [
+        ('unavailable context refused with EOPNOTSUPP', 'all available')]
+    junit = tmp_path / 'junit.xml'
+    report.write_junit(junit, 'debug', [('clean', result)], [])
+    assert ('<skipped message="all available"' in junit.read_text())

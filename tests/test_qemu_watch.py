@@ -159,3 +159,20 @@ def test_boot_with_both_markers(tmp_path: Path) -> None:
     assert result.console == 'gfpctx-ci: start\ngfpctx-ci: end rc=0\n'
     assert result.boot_s is not None and result.suite_s is not None
     assert (tmp_path / 'console.log').read_text() == result.console
+
+
+def test_script_seconds(tmp_path: Path) -> None:
+    """Each script's seconds: from run_kselftest.sh's line before it to its
+    result line, as the host sees them arrive."""
+    watch = started(tmp_path)
+    ktap = tmp_path / 'x.ktap'
+    ktap.write_text('TAP version 13\n1..2\n# timeout set to 900\n'
+                    '# selftests: gfpctx: a.sh\n# TAP version 13\n')
+    assert watch.read_ktap(100.0) == 0
+    ktap.write_text(ktap.read_text() + '# ok 1 x\nok 1 selftests: gfpctx: a.sh\n'
+                    '# selftests: gfpctx: b.sh\n')
+    assert watch.read_ktap(112.5) == 2
+    ktap.write_text(ktap.read_text() + 'not ok 2 selftests: gfpctx: b.sh # exit=1\n')
+    watch.read_ktap(120.0)
+    watch.read_ktap(130.0)  # seen once: the first sight counts
+    assert watch.script_s == {'a.sh': 12.5, 'b.sh': 7.5}

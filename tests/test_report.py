@@ -128,3 +128,12 @@ def test_summary_pass_and_no_results() -> None:
     assert 'splats   0 unexpected, 3 expected' in text
     assert text.endswith('RESULT: PASS\n')
     assert summary('debug', 'k', [], [], 0, 0).endswith('RESULT: FAIL\n')
+
+
+def test_summary_script_seconds() -> None:
+    text = summary('debug', 'k', [('clean', parse(CLEAN_KTAP))], [], 1.0, 2.0,
+                   {'ok_cells.sh': 31.25, 'warns.sh': 77.0})
+    lines = text.splitlines()
+    at = lines.index('suite    2.0 s')
+    assert lines[at + 1:at + 3] == ['  ok_cells.sh        31.2 s',
+                                    '  warns.sh           77.0 s']

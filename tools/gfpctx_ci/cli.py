@@ -1,11 +1,14 @@
 """gfpctx-ci: build or fetch a lane's kernel, build gfpctx.ko and the
-kselftest target, boot under QEMU (a clean boot, then a provoke boot for
-warns.sh), and give a verdict from KTAP and the kernel log."""
+kselftest target, boot under QEMU (a clean boot and, at the same time, a
+provoke boot for warns.sh and audit.sh; or all in one boot), and give a
+verdict from KTAP and the kernel log."""
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +29,7 @@ class Outcome:
     splats: str = "-"
     boot_s: float | None = None
     suite_s: float | None = None
+    script_s: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -33,11 +37,41 @@ class Outcome:
         return not self.errors
 
 
-def split_boots(selected: list[str]) -> list[tuple[str, list[str]]]:
-    """(boot, tests) pairs: clean tests in one boot, provoking ones after."""
+def split_boots(selected: list[str], one_boot: bool = False, shards: int = 1,
+                seconds: dict[str, float] | None = None) -> list[tuple[str, list[str]]]:
+    """(boot, tests) pairs: the clean tests in `shards` boots ("clean",
+    "clean-2", ...), the provoking ones in a boot of their own, "provoke"
+    (lockdep turns itself off at its first report); or every test in one
+    boot, "all", in the target's order, as kernel CI runs it. The clean
+    tests go, longest first by `seconds` (a previous run's; 1 s when
+    unknown), to the shard with the least so far; each shard keeps the
+    target's order."""
+    if one_boot:
+        return [("all", selected)] if selected else []
     clean = [t for t in selected if t not in PROVOKE]
     provoke = [t for t in selected if t in PROVOKE]
-    return [(name, tests) for name, tests in (("clean", clean), ("provoke", provoke)) if tests]
+    shards = max(1, min(shards, len(clean)))
+    load = [0.0] * shards
+    where: dict[str, int] = {}
+    for test in sorted(clean, key=lambda t: -(seconds or {}).get(t, 1.0)):
+        where[test] = min(range(shards), key=lambda i: (load[i], i))
+        load[where[test]] += (seconds or {}).get(test, 1.0)
+    boots = [("clean" if i == 0 else f"clean-{i + 1}", [t for t in clean if where[t] == i])
+             for i in range(shards)]
+    return [(name, tests) for name, tests in (*boots, ("provoke", provoke)) if tests]
+
+
+SECONDS_FILE = "seconds.json"  # per test script, of the lane's last run
+
+
+def last_seconds(out: Path) -> dict[str, float]:
+    """The per-script seconds a previous run left in out, or nothing."""
+    try:
+        data = json.loads((out / SECONDS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: float(v) for k, v in data.items()
+            if isinstance(k, str) and isinstance(v, (int, float))}
 
 
 def test_timeout_s(kselftest: Path | None) -> int:
@@ -118,14 +152,19 @@ def verdict(out: Path, lane: lanes.Lane, release: str,
                            if t.status in ktap.FAILING]
     bad = splat.unexpected(splats)
     outcome.errors += [f"splat {s.kind}: {s.title} in {s.function}" for s in bad]
+    outcome.script_s = {k: v for _, b in boots for k, v in b.script_s.items()}
     outcome.counts = {k: sum(r.counts()[k] for _, r in results)
                       for k in ("passed", "failed", "skipped")}
     outcome.splats = f"{len(bad)}/{len(splats) - len(bad)}"
     outcome.boot_s = max((b.boot_s for _, b in boots if b.boot_s is not None), default=None)
-    outcome.suite_s = sum(b.suite_s or 0.0 for _, b in boots)
+    # concurrent boots: the suite took as long as the longest
+    outcome.suite_s = max((b.suite_s or 0.0 for _, b in boots), default=0.0)
     report.write_junit(out / "junit.xml", lane.name, results, splats)
+    if outcome.script_s:
+        (out / SECONDS_FILE).write_text(json.dumps(outcome.script_s, indent=1) + "\n")
     text = report.summary(lane.name, release, results, splats,
-                          outcome.boot_s or 0.0, outcome.suite_s)
+                          outcome.boot_s or 0.0, outcome.suite_s,
+                          outcome.script_s)
     (out / "summary.txt").write_text(text)
     print(text, end="")
     return outcome
@@ -141,20 +180,31 @@ def run_lane(args: argparse.Namespace, lane: lanes.Lane) -> Outcome:
     initrd = initramfs.build(out / "initramfs", out / "initramfs.cpio.gz",
                              kern.release, module, kselftest)
     per_test = (args.test_timeout or test_timeout_s(kselftest)) + TEST_MARGIN_S
-    boots = []
-    for name, boot_tests in split_boots(tests) or [("clean", [])]:
+    env = parse_env(args.env)
+    plan = split_boots(tests, args.one_boot, args.clean_boots or 1,
+                       last_seconds(out)) or [("clean", [])]
+    qemu.accel(kern.image)  # probe once, before the boots start
+
+    def one_boot(name: str, boot_tests: list[str]) -> qemu.Boot:
         timeouts = qemu.Timeouts(boot_s=lane.boot_timeout_s, test_s=per_test,
                                  run_s=lane.boot_timeout_s + per_test * (len(boot_tests) + 1))
         argv = qemu.command(kern.image, initrd, out / f"{name}.ktap",
                             out / f"{name}.tables.txt",
-                            append_line(lane, boot_tests, parse_env(args.env),
-                                        args.test_timeout),
+                            append_line(lane, boot_tests, env, args.test_timeout),
                             lane.memory, extra=lane.qemu_args)
         boot = qemu.boot(argv, out / f"{name}.console.log", out / f"{name}.ktap", timeouts)
         print(f"gfpctx-ci: {lane.name}/{name}: boot {fmt(boot.boot_s)} s, suite "
               f"{fmt(boot.suite_s)} s, init rc {boot.init_rc}"
               + (f", ERROR {boot.error}" if boot.error else ""), flush=True)
-        boots.append((name, boot))
+        return boot
+
+    # The boots run at the same time: the provoke boot mostly waits out
+    # __might_resched()'s one report per second, a clean script mostly
+    # runs on one vCPU or waits.
+    with ThreadPoolExecutor(max_workers=len(plan)) as pool:
+        futures = [(name, pool.submit(one_boot, name, boot_tests))
+                   for name, boot_tests in plan]
+        boots = [(name, future.result()) for name, future in futures]
     return verdict(out, lane, kern.release, boots)
 
 
@@ -166,8 +216,11 @@ def dry_run(args: argparse.Namespace, lane: lanes.Lane) -> None:
     print(f"kernel {image}\nKDIR   {kdir}", flush=True)
     shell.echo(["make", "-C", str(out / "module"), f"KDIR={kdir}"])
     tests = [t for t in (args.tests or "").split(",") if t]
-    for name, boot_tests in split_boots(tests) or [("clean", ["<all-but-warns.sh>"]),
-                                                  ("provoke", list(PROVOKE))]:
+    default = ([("all", ["<all>"])] if args.one_boot else
+               [("clean", ["<all-but-" + "-".join(PROVOKE) + ">"]), ("provoke", list(PROVOKE))])
+    for name, boot_tests in split_boots(tests, args.one_boot,
+                                        args.clean_boots or 1,
+                                        last_seconds(out)) or default:
         shell.echo(qemu.command(image, out / "initramfs.cpio.gz", out / f"{name}.ktap",
                                 out / f"{name}.tables.txt",
                                 append_line(lane, boot_tests, parse_env(args.env),
@@ -315,6 +368,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
                       f"count={args.count}, boot {fmt(boot.boot_s)} s, "
                       f"run {fmt(boot.suite_s)} s (ns per call)",
                       "", bench.table(result.rows), "", *bench.ratios(result)])
+    if args.suite:
+        try:
+            suite = bench_suite(args, lane, kern, initrd, out)
+        except (kernel.KernelError, build.BuildError, shell.CommandError) as err:
+            suite = []
+            errors.append(str(err))
+        text += "\n\n" + "\n".join(suite)
     (out / "bench.txt").write_text(text + "\n")
     print(text)
     for size, over in bench.over_limit(result).items():
@@ -328,6 +388,35 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"gfpctx-ci: bench: FAIL: {error}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def bench_suite(args: argparse.Namespace, lane: lanes.Lane, kern: kernel.Kernel,
+                initrd: Path, out: Path) -> list[str]:
+    """The lane's whole suite (as `run` runs it) against a bare boot of the
+    same kernel, in one run: a slowdown shows as a larger ratio whatever
+    the machine's speed. Returns the report lines, or raises BuildError."""
+    timeouts = qemu.Timeouts(boot_s=lane.boot_timeout_s, test_s=lane.boot_timeout_s,
+                             run_s=2 * lane.boot_timeout_s)
+    append = [*lanes.COMMON_CMDLINE, *lane.cmdline, "gfpctx_mode=bare"]
+    argv = qemu.command(kern.image, initrd, out / "bare.raw", out / "bare.tables.txt",
+                        append, lane.memory, extra=lane.qemu_args)
+    bare = qemu.boot(argv, out / "bare.console.log", out / "bare.raw", timeouts)
+    if bare.error or bare.boot_s is None or bare.suite_s is None:
+        raise build.BuildError(f"bare boot: {bare.error or 'no start or end marker'}")
+    bare_s = bare.boot_s + bare.suite_s
+    run_args = argparse.Namespace(out=str(out / "suite"), kernel=args.kernel, kdir=args.kdir,
+                                  tests=None, env=None, test_timeout=None, one_boot=False,
+                                  clean_boots=None)
+    outcome = run_lane(run_args, lane)
+    if outcome.boot_s is None or outcome.suite_s is None:
+        raise build.BuildError(f"suite: {'; '.join(outcome.errors) or 'no timing'}")
+    whole = outcome.boot_s + outcome.suite_s
+    lines = [f"suite: {lane.name} lane, bare boot {bare_s:.1f} s; boot and suite "
+             f"{whole:.1f} s = {whole / bare_s:.1f} x the bare boot"
+             + ("" if outcome.passed else f" (FAILED: {outcome.errors[0]})")]
+    lines += [f"  {name:<16} {seconds:6.1f} s = {seconds / bare_s:5.2f} x the bare boot"
+              for name, seconds in outcome.script_s.items()]
+    return lines
 
 
 def cmd_lanes(args: argparse.Namespace) -> int:
@@ -359,6 +448,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--test-timeout", type=int, metavar="S",
                      help="each test's kselftest timeout in seconds (default: the "
                      "target's settings file)")
+    run.add_argument("--one-boot", action="store_true",
+                     help="run every test in one boot, in the target's order, as kernel "
+                     "CI runs run_kselftest.sh (default: the provoking tests in a "
+                     "second boot, at the same time)")
+    run.add_argument("--clean-boots", type=int, metavar="N",
+                     help="spread the clean tests over N guests at once (default 1), "
+                     "longest first by the seconds of the lane's last run")
     run.add_argument("--dry-run", action="store_true",
                      help="print the kernel, module and QEMU commands; build and boot nothing")
     run.set_defaults(func=cmd_run)
@@ -368,7 +464,7 @@ def parser() -> argparse.ArgumentParser:
                        help="comma separated lanes (default: all)")
     check.add_argument("--out", default=str(build.REPO / "out"), help="as for run")
     check.set_defaults(func=cmd_check, tests=None, kernel=None, kdir=None, env=None,
-                       test_timeout=None)
+                       test_timeout=None, one_boot=False, clean_boots=None)
     kern = sub.add_parser("kernel", help="fetch or build a lane's kernel only; print the "
                           "kernel image and KDIR paths")
     add_kernel_args(kern)
@@ -394,8 +490,12 @@ def parser() -> argparse.ArgumentParser:
     bench.set_defaults(lane="stock")
     bench.add_argument("--out", default=str(build.REPO / "out"),
                        help="results go to OUT/bench/ (default: out/ in the repository)")
-    bench.add_argument("--count", type=int, default=500,
-                       help="allocations per job (default 500; a tenth for 1 and 4 MiB)")
+    bench.add_argument("--count", type=int, default=1600,
+                       help="allocations per job (default 1600, of which one in 16 is "
+                       "timed; a tenth for 1 and 4 MiB)")
+    bench.add_argument("--no-suite", dest="suite", action="store_false",
+                       help="skip the suite part: the lane's whole suite timed against "
+                       "a bare boot of its kernel")
     bench.add_argument("--pairs", type=int, default=9,
                        help="alternated pairs for each cost ratio (default 9)")
     bench.add_argument("--timeout", type=int, default=1800,

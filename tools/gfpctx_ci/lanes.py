@@ -43,9 +43,12 @@ LANES: dict[str, Lane] = {lane.name: lane for lane in (
                      f"{SOURCE_PACKAGE}: the whole suite, warnings included",
          source="build",
          fragments=("tools/kconfig/base.config", "selftests/gfpctx/config"),
-         # lockdep and kmemleak under TCG: 20 unload races here, 100 in
-         # `make stress`.
-         env=("GFPCTX_RACES=20",),
+         # lockdep and kmemleak under TCG: 8 unload races (two of each
+         # kind) and 20 load cycles here, 100 and 500 in `make stress`.
+         env=("GFPCTX_RACES=8", "GFPCTX_CYCLES=20"),
+         # what the suite needs; the hog of pressure.sh fills it twice as
+         # fast as 1 GiB
+         memory="512M",
          boot_timeout_s=120),
     Lane(name="kasan",
          description="the debug lane plus KASAN (generic, vmalloc): memory "

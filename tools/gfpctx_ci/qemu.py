@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 from pathlib import Path
 
@@ -22,6 +22,9 @@ QBOOT = Path("/usr/share/qemu/qboot.rom")
 START = re.compile(r"gfpctx-ci: start\b")
 END = re.compile(r"gfpctx-ci: end rc=(\d+)")
 KTAP_RESULT = re.compile(rb"^[ \t]*(?:#[ \t]*)*(?:not )?ok \d+", re.M)
+# run_kselftest.sh's line before a test, and its result line after it
+SCRIPT_START = re.compile(rb"^# selftests: [^:\s]+: (\S+)$", re.M)
+SCRIPT_END = re.compile(rb"^(?:not )?ok \d+ selftests: [^:\s]+: (\S+)", re.M)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class Boot:
     suite_s: float | None
     init_rc: int | None
     error: str | None
+    # seconds each test script took, as seen from the host (to 0.5 s)
+    script_s: dict[str, float] = field(default_factory=dict)
 
 
 def guest_runs(accel_args: list[str], image: Path, wait_s: float = 15.0) -> bool:
@@ -122,13 +127,6 @@ def read_lines(stream, lines: "queue.Queue[bytes | None]") -> None:
     lines.put(None)
 
 
-def ktap_results(path: Path) -> int:
-    try:
-        return len(KTAP_RESULT.findall(path.read_bytes()))
-    except FileNotFoundError:
-        return 0
-
-
 def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -150,6 +148,8 @@ class Watch:
         self.init_rc: int | None = None
         self.progress = self.t0
         self.results = 0
+        self.script_start: dict[str, float] = {}
+        self.script_s: dict[str, float] = {}
 
     def line(self, text: str) -> None:
         now = time.monotonic()
@@ -157,6 +157,20 @@ class Watch:
             self.started = self.progress = now
         elif m := END.search(text):
             self.ended, self.init_rc = now, int(m.group(1))
+
+    def read_ktap(self, now: float) -> int:
+        """KTAP result lines so far; notes when each script starts and ends."""
+        try:
+            data = self.ktap.read_bytes()
+        except FileNotFoundError:
+            return 0
+        for m in SCRIPT_START.finditer(data):
+            self.script_start.setdefault(m.group(1).decode(), now)
+        for m in SCRIPT_END.finditer(data):
+            name = m.group(1).decode()
+            if name not in self.script_s and name in self.script_start:
+                self.script_s[name] = now - self.script_start[name]
+        return len(KTAP_RESULT.findall(data))
 
     def expired(self) -> str | None:
         """The fired timeout, named, or None."""
@@ -169,7 +183,7 @@ class Watch:
                 return f"boot timeout: no start marker within {t.boot_s:.0f} s"
             return None
         if self.ended is None:
-            count = ktap_results(self.ktap)
+            count = self.read_ktap(now)
             if count != self.results:
                 self.results, self.progress = count, now
             elif now - self.progress > t.test_s:
@@ -200,6 +214,8 @@ def boot(argv: list[str], console_log: Path, ktap: Path, timeouts: Timeouts,
                 break
             if raw:
                 text = raw.decode("utf-8", errors="replace").replace("\r", "")
+                if END.search(text):  # the last results, before the end
+                    watch.read_ktap(time.monotonic())
                 log.write(text)
                 log.flush()
                 watch.line(text)
@@ -216,4 +232,4 @@ def boot(argv: list[str], console_log: Path, ktap: Path, timeouts: Timeouts,
                 boot_s=None if watch.started is None else watch.started - watch.t0,
                 suite_s=(None if watch.started is None or watch.ended is None
                          else watch.ended - watch.started),
-                init_rc=watch.init_rc, error=error)
+                init_rc=watch.init_rc, error=error, script_s=watch.script_s)

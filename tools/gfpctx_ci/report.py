@@ -27,7 +27,9 @@ def write_junit(path: str | Path, lane: str,
 
 
 def summary(lane: str, kernel: str, results: list[tuple[str, KtapResult]],
-            splats: list[Splat], boot_s: float, suite_s: float) -> str:
+            splats: list[Splat], boot_s: float, suite_s: float,
+            script_s: dict[str, float] | None = None) -> str:
+    """The human summary; script_s: seconds per test script, if known."""
     counts = _total_counts(results)
     bad = unexpected(splats)
     lines = [
@@ -40,6 +42,8 @@ def summary(lane: str, kernel: str, results: list[tuple[str, KtapResult]],
         f'boot     {boot_s:.1f} s',
         f'suite    {suite_s:.1f} s',
     ]
+    lines += [f'  {name:<16} {seconds:6.1f} s'
+              for name, seconds in (script_s or {}).items()]
     problems = _problem_lines(results, bad)
     lines += problems[:SUMMARY_ITEMS]
     if len(problems) > SUMMARY_ITEMS:
