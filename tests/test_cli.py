@@ -18,8 +18,26 @@ DOC = ('.. rules-table-begin: stock\nold\n.. rules-table-end: stock\n\n'
 
 
 def test_split_boots() -> None:
+    # one test each: the provoke boot, 1 s ahead, gets no clean test
     assert cli.split_boots(['contexts.sh', 'warns.sh', 'inject.sh']) == [
         ('clean', ['contexts.sh', 'inject.sh']), ('provoke', ['warns.sh'])]
+
+
+def test_split_boots_drops_empty_boots() -> None:
+    assert cli.split_boots(['warns.sh']) == [('provoke', ['warns.sh'])]
+    assert cli.split_boots(['contexts.sh']) == [('clean', ['contexts.sh'])]
+    assert cli.split_boots([]) == []
+
+
+def test_split_boots_provoke_boot_takes_clean_tests_first() -> None:
+    tests = ['a.sh', 'b.sh', 'c.sh', 'd.sh', 'warns.sh', 'audit.sh']
+    seconds = {'a.sh': 40.0, 'b.sh': 30.0, 'c.sh': 20.0, 'd.sh': 10.0,
+               'warns.sh': 70.0, 'audit.sh': 10.0}
+    # a 40 | provoke 80; b -> clean 70; c -> clean 90? no: 70 < 80, clean
+    # 90; d -> provoke 90: the provoking tests stay last
+    assert cli.split_boots(tests, seconds=seconds) == [
+        ('clean', ['a.sh', 'b.sh', 'c.sh']),
+        ('provoke', ['d.sh', 'warns.sh', 'audit.sh'])]
 
 
 def test_split_boots_one_boot_keeps_the_order() -> None:
@@ -30,15 +48,21 @@ def test_split_boots_one_boot_keeps_the_order() -> None:
 
 def test_split_boots_shards_by_seconds() -> None:
     tests = ['a.sh', 'b.sh', 'c.sh', 'd.sh', 'warns.sh']
-    seconds = {'a.sh': 10.0, 'b.sh': 50.0, 'c.sh': 20.0, 'd.sh': 25.0}
-    # longest first to the least loaded: b | d, c, a (55 s), in target order
+    seconds = {'a.sh': 10.0, 'b.sh': 50.0, 'c.sh': 20.0, 'd.sh': 25.0,
+               'warns.sh': 60.0}
+    # longest first to the least loaded: b | d, c (45) | and a to clean-2
+    # too (45 < 50 < 60)
     assert cli.split_boots(tests, shards=2, seconds=seconds) == [
         ('clean', ['b.sh']), ('clean-2', ['a.sh', 'c.sh', 'd.sh']),
         ('provoke', ['warns.sh'])]
-    # unknown seconds: one each, so round robin
+    # unknown seconds: one each, so in turn; the provoke boot, 1 s
+    # ahead, gets one only when the others have caught up
     assert cli.split_boots(tests, shards=2) == [
         ('clean', ['a.sh', 'c.sh']), ('clean-2', ['b.sh', 'd.sh']),
         ('provoke', ['warns.sh'])]
+    assert cli.split_boots([*tests, 'e.sh'], shards=2) == [
+        ('clean', ['a.sh', 'c.sh']), ('clean-2', ['b.sh', 'd.sh']),
+        ('provoke', ['e.sh', 'warns.sh'])]
     # never more shards than tests
     assert cli.split_boots(['a.sh'], shards=3) == [('clean', ['a.sh'])]
 

@@ -40,25 +40,34 @@ class Outcome:
 def split_boots(selected: list[str], one_boot: bool = False, shards: int = 1,
                 seconds: dict[str, float] | None = None) -> list[tuple[str, list[str]]]:
     """(boot, tests) pairs: the clean tests in `shards` boots ("clean",
-    "clean-2", ...), the provoking ones in a boot of their own, "provoke"
-    (lockdep turns itself off at its first report); or every test in one
-    boot, "all", in the target's order, as kernel CI runs it. The clean
-    tests go, longest first by `seconds` (a previous run's; 1 s when
-    unknown), to the shard with the least so far; each shard keeps the
-    target's order."""
+    "clean-2", ...) and a "provoke" boot that ends with the provoking
+    tests (lockdep turns itself off at its first report); or every test
+    in one boot, "all", in the target's order, as kernel CI runs it.
+
+    The provoke boot mostly waits (__might_resched() reports once a
+    second), so it also takes clean tests, run before the provoking
+    ones: each clean test goes, longest first by `seconds` (a previous
+    run's; 1 s when unknown), to the boot with the least so far. Every
+    boot keeps the target's order, the provoking tests last."""
     if one_boot:
         return [("all", selected)] if selected else []
     clean = [t for t in selected if t not in PROVOKE]
     provoke = [t for t in selected if t in PROVOKE]
-    shards = max(1, min(shards, len(clean)))
-    load = [0.0] * shards
-    where: dict[str, int] = {}
-    for test in sorted(clean, key=lambda t: -(seconds or {}).get(t, 1.0)):
-        where[test] = min(range(shards), key=lambda i: (load[i], i))
-        load[where[test]] += (seconds or {}).get(test, 1.0)
-    boots = [("clean" if i == 0 else f"clean-{i + 1}", [t for t in clean if where[t] == i])
-             for i in range(shards)]
-    return [(name, tests) for name, tests in (*boots, ("provoke", provoke)) if tests]
+    names = ["clean" if i == 0 else f"clean-{i + 1}"
+             for i in range(max(1, min(shards, len(clean))))]
+    weight = {t: (seconds or {}).get(t, 1.0) for t in selected}
+    load = [0.0] * len(names)
+    if provoke:
+        names.append("provoke")
+        load.append(sum(weight[t] for t in provoke))
+    where = {t: len(names) - 1 for t in provoke}
+    for test in sorted(clean, key=lambda t: -weight[t]):
+        where[test] = min(range(len(names)), key=lambda i: (load[i], i))
+        load[where[test]] += weight[test]
+    boots = [(name, [t for t in clean if where[t] == i]) for i, name in enumerate(names)]
+    if provoke:
+        boots[-1][1].extend(provoke)
+    return [(name, tests) for name, tests in boots if tests]
 
 
 SECONDS_FILE = "seconds.json"  # per test script, of the lane's last run
