@@ -226,6 +226,21 @@ static void gfpctx_free_one(struct gfpctx_job *job, void *obj)
 }
 
 /*
+ * The allocator call, out of line and not a tail call: whether the
+ * attempt is timed or not, the allocation is made from this one place,
+ * by which audit mode names it (a compiler copies the call into both
+ * paths of the caller, and a tail call makes the caller's caller the
+ * site).
+ */
+static noinline void *gfpctx_call_alloc(struct gfpctx_job *job)
+{
+	void *obj = job->alloc->alloc(job);
+
+	barrier();
+	return obj;
+}
+
+/*
  * One attempt, in whatever context the caller is in. noinline so that a
  * might_sleep report names it in its backtrace.
  */
@@ -248,10 +263,9 @@ static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
 		t->injected++;
 		obj = NULL;
 	} else {
-		/* One call site: audit mode names the allocation by it. */
 		if (timed)
 			t0 = ktime_get_ns();
-		obj = job->alloc->alloc(job);
+		obj = gfpctx_call_alloc(job);
 		if (timed)
 			gfpctx_sample_alloc(job, ktime_get_ns() - t0);
 	}
