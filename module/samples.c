@@ -10,6 +10,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/sched/clock.h>
 #include <linux/sort.h>
 #include <linux/string.h>
 
@@ -29,7 +30,7 @@ struct gfpctx_last {
 static struct gfpctx_last gfpctx_last;
 static DEFINE_MUTEX(gfpctx_last_lock);
 
-/* What two back to back ktime_get_ns() reads cost here, in ns. */
+/* What two back to back local_clock() reads cost here, in ns. */
 static u64 gfpctx_clock_cost;
 
 /*
@@ -44,8 +45,8 @@ void gfpctx_clock_calibrate(void)
 
 	preempt_disable();
 	for (i = 0; i < 64; i++) {
-		t0 = ktime_get_ns();
-		t1 = ktime_get_ns();
+		t0 = local_clock();
+		t1 = local_clock();
 		least = min(least, t1 - t0);
 	}
 	preempt_enable();

@@ -48,7 +48,7 @@
 #define NAME_LEN	64
 #define LINE_LEN	4096
 /* module/gfpctx.h: GFPCTX_TIME_EVERY, GFPCTX_HIST_BUCKETS */
-#define TIME_EVERY	16
+#define TIME_EVERY	64
 #define HIST_BUCKETS	32
 
 struct cell {

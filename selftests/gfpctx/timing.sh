@@ -3,7 +3,7 @@
 # shellcheck disable=SC3043
 #
 # gfpctx: the `last` file and the timing keys of a job: timing=call times
-# one allocation and one free in 16 (the 1st, the 17th, ...), samples=yes
+# one allocation and one free in 64 (the 1st, the 65th, ...), samples=yes
 # keeps those times for the median and 99th percentile,
 # timing=batch times only whole batches (the cost of timing each call is
 # what `make bench` compares).
@@ -62,9 +62,9 @@ gfpctx_result $? "last is empty after load"
 J="context=task alloc=kmalloc gfp=GFP_KERNEL size=64 count=500"
 r=$(gfpctx_run "$J samples=yes")
 [ "$r" = OK ] || gfpctx_msg "$J samples=yes: $r"
-last_is "samples=yes: one sample per 16 allocations and frees" \
+last_is "samples=yes: one sample per 64 allocations and frees" \
 	context=task alloc=kmalloc gfp=GFP_KERNEL size=64 timing=call ret=0 \
-	attempts=500 ok=500 failed=0 samples=32 free_samples=32
+	attempts=500 ok=500 failed=0 samples=8 free_samples=8
 ordered "samples=yes: 0 < ns_p50 <= ns_p99" ns_p50 ns_p99
 ordered "samples=yes: 0 < free_ns_p50 <= free_ns_p99" free_ns_p50 free_ns_p99
 
@@ -74,20 +74,20 @@ if [ -n "$hirq" ]; then
 		"samples=yes free=process")
 	[ "$r" = OK ] || gfpctx_msg "$hirq samples=yes free=process: $r"
 	last_is "samples=yes in $hirq, freed by the writer" context="$hirq" \
-		timing=call attempts=300 ok=300 samples=19 free_samples=19
+		timing=call attempts=300 ok=300 samples=5 free_samples=5
 else
 	gfpctx_test_skip "samples=yes in hard IRQ context" \
 		"no hard IRQ context may allocate here"
 fi
 
-# Injected failures are not timed: of 17 attempts the 1st and the 17th
-# are timed, and the 1st fails by injection: 1 sample, 16 frees, 1 timed.
+# Injected failures are not timed: of 65 attempts the 1st and the 65th
+# are timed, and the 1st fails by injection: 1 sample, 64 frees, 1 timed.
 [ "$(gfpctx_write "$GFPCTX_DIR/inject" 'fail_next=1\n')" = OK ] ||
 	gfpctx_msg "inject fail_next=1 refused"
-r=$(gfpctx_run "context=timer alloc=kmalloc gfp=GFP_ATOMIC count=17 samples=yes")
+r=$(gfpctx_run "context=timer alloc=kmalloc gfp=GFP_ATOMIC count=65 samples=yes")
 [ "$r" = OK ] || gfpctx_msg "timer samples=yes with fail_next=1: $r"
 last_is "injected failures are counted, not sampled" context=timer \
-	attempts=17 ok=16 failed=1 samples=1 free_samples=1
+	attempts=65 ok=64 failed=1 samples=1 free_samples=1
 
 # timing=batch: no per-call timestamps, in last or in stats.
 gfpctx_reset

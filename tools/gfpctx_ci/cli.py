@@ -499,8 +499,8 @@ def parser() -> argparse.ArgumentParser:
     bench.set_defaults(lane="stock")
     bench.add_argument("--out", default=str(build.REPO / "out"),
                        help="results go to OUT/bench/ (default: out/ in the repository)")
-    bench.add_argument("--count", type=int, default=1600,
-                       help="allocations per job (default 1600, of which one in 16 is "
+    bench.add_argument("--count", type=int, default=3200,
+                       help="allocations per job (default 3200, of which one in 64 is "
                        "timed; a tenth for 1 and 4 MiB)")
     bench.add_argument("--no-suite", dest="suite", action="store_false",
                        help="skip the suite part: the lane's whole suite timed against "
