@@ -10,7 +10,9 @@
  * every new record to FILE as one line (a continuation line of a record,
  * its dictionary, is left out). A gap, records overwritten before they
  * could be read (read(2) says EPIPE), is written as the line
- * "gfpctx_kmsg: records lost", so a reader can tell it cannot judge.
+ * "# gfpctx_kmsg: records lost", so a reader can tell it cannot judge
+ * (no kernel message starts with "# "; many start with a task's name,
+ * "gfpctx_kmsg: page allocation failure" for one).
  * FILE is created only once the end of the log is found: a script waits
  * for it before it logs what it wants to see. It runs until killed, or
  * until its parent exits; it exits KSFT_FAIL when /dev/kmsg or FILE
@@ -29,7 +31,7 @@
 /* A record is at most this long (kernel/printk/printk.c: CONSOLE_EXT_LOG_MAX). */
 #define RECORD_MAX	8192
 
-static const char lost[] = "gfpctx_kmsg: records lost\n";
+static const char lost[] = "# gfpctx_kmsg: records lost\n";
 
 int main(int argc, char **argv)
 {

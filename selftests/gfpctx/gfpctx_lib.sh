@@ -495,16 +495,16 @@ gfpctx_log_mark() {
 }
 
 # gfpctx_log_since: the kernel log lines after the last mark; a gap the
-# follower could not read shows as "gfpctx_kmsg: records lost".
+# follower could not read shows as "# gfpctx_kmsg: records lost".
 gfpctx_log_since() {
-	gfpctx_kmsg_sync || echo "gfpctx_kmsg: follower is behind"
+	gfpctx_kmsg_sync || echo "# gfpctx_kmsg: follower is behind"
 	tail -n +$((GFPCTX_MARK + 1)) "$GFPCTX_TMP/kmsg"
 }
 
 # gfpctx_splats: the splat lines of the kernel log since the last mark,
 # and any gap in it (then nothing can be said of what it held).
 gfpctx_splats() {
-	gfpctx_log_since | grep -E "$GFPCTX_SPLAT_RE|^gfpctx_kmsg: "
+	gfpctx_log_since | grep -E "$GFPCTX_SPLAT_RE|^# gfpctx_kmsg: "
 }
 
 # gfpctx_test_no_splat DESCRIPTION: a test, passes when no splat appeared
