@@ -251,17 +251,8 @@ gfpctx_get() {
 
 # gfpctx_field LINE KEY: the value of KEY= in LINE (status 1 if absent).
 gfpctx_field() {
-	local w
-
-	for w in $1; do
-		case $w in
-		"$2="*)
-			echo "${w#*=}"
-			return 0
-			;;
-		esac
-	done
-	return 1
+	gfpctx_get "$1" "$2" || return 1
+	echo "$GFPCTX_VAL"
 }
 
 # gfpctx_stats_line CONTEXT ALLOC GFP: the cell's line of stats.
