@@ -8,9 +8,6 @@
 
 #include "gfpctx.h"
 
-/* Elements the mempool keeps in reserve. */
-#define GFPCTX_POOL_MIN_NR	4
-
 static void *gfpctx_kmalloc(struct gfpctx_job *job)
 {
 	return kmalloc(job->size, job->gfp->flags);
@@ -130,6 +127,7 @@ const struct gfpctx_alloc gfpctx_allocs[] = {
 		.alloc = gfpctx_kvmalloc, .free = gfpctx_kvfree,
 	}, {
 		.name = "mempool", .max_size = SZ_4M,
+		.reserve = GFPCTX_POOL_MIN_NR,
 		.setup = gfpctx_pool_setup, .teardown = gfpctx_pool_teardown,
 		.alloc = gfpctx_pool_alloc, .free = gfpctx_pool_free,
 	},
@@ -143,7 +141,34 @@ unsigned int gfpctx_alloc_max(const struct gfpctx_alloc *alloc)
 	if (alloc->flags & GFPCTX_ALLOC_ORDER)
 		return min_t(unsigned int, GFPCTX_MAX_ORDER,
 			     GFPCTX_KERNEL_MAX_ORDER);
+	/*
+	 * The slab allocators serve at most KMALLOC_MAX_SIZE (MAX_PAGE_ORDER
+	 * pages); more is WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER) in
+	 * __alloc_pages_noprof().
+	 */
+	if (!(alloc->flags & GFPCTX_ALLOC_VMALLOC))
+		return min_t(size_t, alloc->max_size, KMALLOC_MAX_SIZE);
 	return alloc->max_size;
+}
+
+/*
+ * What the kernel holds for one object of @size bytes, in bytes: a slab
+ * object is charged as its kmalloc size class (kmalloc_size_roundup();
+ * pages above KMALLOC_MAX_CACHE_SIZE), a page block as itself, a vmalloc
+ * area as its pages plus the guard page __get_vm_area_node() adds, and
+ * kvmalloc as whichever of the two is larger.
+ */
+u64 gfpctx_alloc_footprint(const struct gfpctx_alloc *alloc, size_t size)
+{
+	u64 vm = PAGE_ALIGN(size) + PAGE_SIZE;
+
+	if (alloc->flags & GFPCTX_ALLOC_ORDER)
+		return size;
+	if (alloc->flags & GFPCTX_ALLOC_KERNEL_ONLY)
+		return vm;
+	if (alloc->flags & GFPCTX_ALLOC_VMALLOC)
+		return max_t(u64, vm, kmalloc_size_roundup(size));
+	return kmalloc_size_roundup(size);
 }
 
 /* One line per allocator: name, the key that sizes a job, its maximum. */

@@ -5,6 +5,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cpu.h>
 #include <linux/cpumask.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
@@ -110,31 +111,28 @@ static const char *gfpctx_no_second_cpu(void)
 
 /* Entering each context. */
 
-static void gfpctx_nothing(struct gfpctx_job *job)
-{
-}
-
-static void gfpctx_fire_task(struct gfpctx_job *job)
+static int gfpctx_fire_task(struct gfpctx_job *job)
 {
 	gfpctx_run_batch(job);
 	gfpctx_batch_done(job);
+	return 0;
 }
 
 static void gfpctx_work_fn(struct work_struct *work)
 {
-	struct gfpctx_job *job = container_of(work, struct gfpctx_job, work);
-
-	gfpctx_fire_task(job);
+	gfpctx_fire_task(container_of(work, struct gfpctx_job, work));
 }
 
-static void gfpctx_start_work(struct gfpctx_job *job)
+static int gfpctx_start_work(struct gfpctx_job *job)
 {
 	INIT_WORK(&job->work, gfpctx_work_fn);
+	return 0;
 }
 
-static void gfpctx_fire_workqueue(struct gfpctx_job *job)
+static int gfpctx_fire_workqueue(struct gfpctx_job *job)
 {
 	queue_work(gfpctx_wq, &job->work);
+	return 0;
 }
 
 static void gfpctx_stop_work(struct gfpctx_job *job)
@@ -144,19 +142,19 @@ static void gfpctx_stop_work(struct gfpctx_job *job)
 
 static void gfpctx_kwork_fn(struct kthread_work *kwork)
 {
-	struct gfpctx_job *job = container_of(kwork, struct gfpctx_job, kwork);
-
-	gfpctx_fire_task(job);
+	gfpctx_fire_task(container_of(kwork, struct gfpctx_job, kwork));
 }
 
-static void gfpctx_start_kthread(struct gfpctx_job *job)
+static int gfpctx_start_kthread(struct gfpctx_job *job)
 {
 	kthread_init_work(&job->kwork, gfpctx_kwork_fn);
+	return 0;
 }
 
-static void gfpctx_fire_kthread(struct gfpctx_job *job)
+static int gfpctx_fire_kthread(struct gfpctx_job *job)
 {
 	kthread_queue_work(gfpctx_kworker, &job->kwork);
+	return 0;
 }
 
 static void gfpctx_stop_kthread(struct gfpctx_job *job)
@@ -164,15 +162,16 @@ static void gfpctx_stop_kthread(struct gfpctx_job *job)
 	kthread_cancel_work_sync(&job->kwork);
 }
 
-static void gfpctx_fire_spinlock(struct gfpctx_job *job)
+static int gfpctx_fire_spinlock(struct gfpctx_job *job)
 {
 	spin_lock(&job->lock);
 	gfpctx_run_batch(job);
 	spin_unlock(&job->lock);
 	gfpctx_batch_done(job);
+	return 0;
 }
 
-static void gfpctx_fire_spinlock_irqsave(struct gfpctx_job *job)
+static int gfpctx_fire_spinlock_irqsave(struct gfpctx_job *job)
 {
 	unsigned long flags;
 
@@ -180,30 +179,34 @@ static void gfpctx_fire_spinlock_irqsave(struct gfpctx_job *job)
 	gfpctx_run_batch(job);
 	spin_unlock_irqrestore(&job->lock, flags);
 	gfpctx_batch_done(job);
+	return 0;
 }
 
-static void gfpctx_fire_preempt_disabled(struct gfpctx_job *job)
+static int gfpctx_fire_preempt_disabled(struct gfpctx_job *job)
 {
 	preempt_disable();
 	gfpctx_run_batch(job);
 	preempt_enable();
 	gfpctx_batch_done(job);
+	return 0;
 }
 
-static void gfpctx_fire_bh_disabled(struct gfpctx_job *job)
+static int gfpctx_fire_bh_disabled(struct gfpctx_job *job)
 {
 	local_bh_disable();
 	gfpctx_run_batch(job);
 	local_bh_enable();
 	gfpctx_batch_done(job);
+	return 0;
 }
 
-static void gfpctx_fire_rcu_read(struct gfpctx_job *job)
+static int gfpctx_fire_rcu_read(struct gfpctx_job *job)
 {
 	rcu_read_lock();
 	gfpctx_run_batch(job);
 	rcu_read_unlock();
 	gfpctx_batch_done(job);
+	return 0;
 }
 
 static void gfpctx_timer_fn(struct timer_list *timer)
@@ -213,14 +216,16 @@ static void gfpctx_timer_fn(struct timer_list *timer)
 	gfpctx_fire_task(job);
 }
 
-static void gfpctx_start_timer(struct gfpctx_job *job)
+static int gfpctx_start_timer(struct gfpctx_job *job)
 {
 	timer_setup(&job->timer, gfpctx_timer_fn, 0);
+	return 0;
 }
 
-static void gfpctx_fire_timer(struct gfpctx_job *job)
+static int gfpctx_fire_timer(struct gfpctx_job *job)
 {
 	mod_timer(&job->timer, jiffies);
+	return 0;
 }
 
 static void gfpctx_stop_timer(struct gfpctx_job *job)
@@ -235,14 +240,16 @@ static void gfpctx_tasklet_fn(struct tasklet_struct *t)
 	gfpctx_fire_task(job);
 }
 
-static void gfpctx_start_tasklet(struct gfpctx_job *job)
+static int gfpctx_start_tasklet(struct gfpctx_job *job)
 {
 	tasklet_setup(&job->tasklet, gfpctx_tasklet_fn);
+	return 0;
 }
 
-static void gfpctx_fire_tasklet(struct gfpctx_job *job)
+static int gfpctx_fire_tasklet(struct gfpctx_job *job)
 {
 	tasklet_schedule(&job->tasklet);
+	return 0;
 }
 
 static void gfpctx_stop_tasklet(struct gfpctx_job *job)
@@ -256,18 +263,20 @@ static void gfpctx_stop_tasklet(struct gfpctx_job *job)
  * its own: a BH work item runs in softirq, a workqueue item in process
  * context, and one class used in both is an "inconsistent lock state".
  */
-static void gfpctx_start_bh_work(struct gfpctx_job *job)
+static int gfpctx_start_bh_work(struct gfpctx_job *job)
 {
 	INIT_WORK(&job->work, gfpctx_work_fn);
+	return 0;
 }
 
-static void gfpctx_fire_bh_work(struct gfpctx_job *job)
+static int gfpctx_fire_bh_work(struct gfpctx_job *job)
 {
 	queue_work(system_bh_wq, &job->work);
+	return 0;
 }
 #else
-#define gfpctx_start_bh_work gfpctx_nothing
-#define gfpctx_fire_bh_work gfpctx_nothing
+#define gfpctx_start_bh_work NULL
+#define gfpctx_fire_bh_work NULL	/* never: the context is unavailable */
 #endif
 
 static enum hrtimer_restart gfpctx_hrtimer_fn(struct hrtimer *t)
@@ -278,28 +287,32 @@ static enum hrtimer_restart gfpctx_hrtimer_fn(struct hrtimer *t)
 	return HRTIMER_NORESTART;
 }
 
-static void gfpctx_start_hrtimer_soft(struct gfpctx_job *job)
+static int gfpctx_start_hrtimer_soft(struct gfpctx_job *job)
 {
 	gfpctx_hrtimer_setup(&job->hrtimer, gfpctx_hrtimer_fn, CLOCK_MONOTONIC,
 			     HRTIMER_MODE_REL_SOFT);
+	return 0;
 }
 
-static void gfpctx_start_hrtimer_hard(struct gfpctx_job *job)
+static int gfpctx_start_hrtimer_hard(struct gfpctx_job *job)
 {
 	gfpctx_hrtimer_setup(&job->hrtimer, gfpctx_hrtimer_fn, CLOCK_MONOTONIC,
 			     HRTIMER_MODE_REL_HARD);
+	return 0;
 }
 
-static void gfpctx_fire_hrtimer_soft(struct gfpctx_job *job)
+static int gfpctx_fire_hrtimer_soft(struct gfpctx_job *job)
 {
 	hrtimer_start(&job->hrtimer, ns_to_ktime(NSEC_PER_USEC),
 		      HRTIMER_MODE_REL_SOFT);
+	return 0;
 }
 
-static void gfpctx_fire_hrtimer_hard(struct gfpctx_job *job)
+static int gfpctx_fire_hrtimer_hard(struct gfpctx_job *job)
 {
 	hrtimer_start(&job->hrtimer, ns_to_ktime(NSEC_PER_USEC),
 		      HRTIMER_MODE_REL_HARD);
+	return 0;
 }
 
 static void gfpctx_stop_hrtimer(struct gfpctx_job *job)
@@ -315,15 +328,17 @@ static void gfpctx_irq_work_fn(struct irq_work *work)
 	gfpctx_fire_task(job);
 }
 
-static void gfpctx_start_irq_work(struct gfpctx_job *job)
+static int gfpctx_start_irq_work(struct gfpctx_job *job)
 {
 	/* HARD: on PREEMPT_RT a plain irq_work would run in a thread. */
 	job->irq_work = IRQ_WORK_INIT_HARD(gfpctx_irq_work_fn);
+	return 0;
 }
 
-static void gfpctx_fire_irq_work(struct gfpctx_job *job)
+static int gfpctx_fire_irq_work(struct gfpctx_job *job)
 {
 	irq_work_queue(&job->irq_work);
+	return 0;
 }
 
 static void gfpctx_stop_irq_work(struct gfpctx_job *job)
@@ -336,17 +351,25 @@ static void gfpctx_ipi_fn(void *info)
 	gfpctx_fire_task(info);
 }
 
-static void gfpctx_fire_ipi(struct gfpctx_job *job)
+/*
+ * Another CPU: a call to our own CPU runs inline, not in hard IRQ. CPU
+ * hotplug is held off (cpus_read_lock() may sleep: before get_cpu()),
+ * and a CPU gone meanwhile ends the job at once with its reason.
+ */
+static int gfpctx_fire_ipi(struct gfpctx_job *job)
 {
-	int cpu = get_cpu();
-	int target = cpumask_any_but(cpu_online_mask, cpu);
+	int cpu, target, ret = -EOPNOTSUPP;
 
-	/* Another CPU: a call to our own CPU runs inline, not in hard IRQ. */
+	cpus_read_lock();
+	cpu = get_cpu();
+	target = cpumask_any_but(cpu_online_mask, cpu);
 	if (target < nr_cpu_ids)
-		smp_call_function_single(target, gfpctx_ipi_fn, job, 1);
-	else
-		gfpctx_batch_done(job);
+		ret = smp_call_function_single(target, gfpctx_ipi_fn, job, 1);
 	put_cpu();
+	cpus_read_unlock();
+	if (ret)
+		job->why = "needs-2-cpus";
+	return ret;
 }
 
 /* Add a new context here; documented in Documentation/gfpctx.rst. */
@@ -354,8 +377,8 @@ const struct gfpctx_context gfpctx_contexts[] = {
 	{
 		.name = "task",
 		.class = GFPCTX_PROCESS, .rt_class = GFPCTX_PROCESS,
-		.start = gfpctx_nothing, .fire = gfpctx_fire_task,
-		.stop = gfpctx_nothing, .in_context = gfpctx_in_process,
+		.fire = gfpctx_fire_task,
+		.in_context = gfpctx_in_process,
 	}, {
 		.name = "workqueue",
 		.class = GFPCTX_PROCESS, .rt_class = GFPCTX_PROCESS,
@@ -378,23 +401,21 @@ const struct gfpctx_context gfpctx_contexts[] = {
 		.class = GFPCTX_PROCESS_ATOMIC,
 		.rt_class = GFPCTX_PROCESS_ATOMIC,
 		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_ATOMIC,
-		.start = gfpctx_nothing, .fire = gfpctx_fire_spinlock,
-		.stop = gfpctx_nothing, .in_context = gfpctx_in_spinlock,
+		.fire = gfpctx_fire_spinlock,
+		.in_context = gfpctx_in_spinlock,
 	}, {
 		.name = "spinlock_irqsave",
 		.class = GFPCTX_PROCESS_ATOMIC,
 		.rt_class = GFPCTX_PROCESS_ATOMIC,
 		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_ATOMIC,
-		.start = gfpctx_nothing, .fire = gfpctx_fire_spinlock_irqsave,
-		.stop = gfpctx_nothing,
+		.fire = gfpctx_fire_spinlock_irqsave,
 		.in_context = gfpctx_in_spinlock_irqsave,
 	}, {
 		.name = "preempt_disabled",
 		.class = GFPCTX_PROCESS_ATOMIC,
 		.rt_class = GFPCTX_PROCESS_ATOMIC,
 		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_RAW,
-		.start = gfpctx_nothing, .fire = gfpctx_fire_preempt_disabled,
-		.stop = gfpctx_nothing,
+		.fire = gfpctx_fire_preempt_disabled,
 		.in_context = gfpctx_in_preempt_disabled,
 	}, {
 		.name = "bh_disabled",
@@ -402,15 +423,15 @@ const struct gfpctx_context gfpctx_contexts[] = {
 		.rt_class = GFPCTX_PROCESS_ATOMIC,
 		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
 		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
-		.start = gfpctx_nothing, .fire = gfpctx_fire_bh_disabled,
-		.stop = gfpctx_nothing, .in_context = gfpctx_in_bh_disabled,
+		.fire = gfpctx_fire_bh_disabled,
+		.in_context = gfpctx_in_bh_disabled,
 	}, {
 		.name = "rcu_read",
 		.class = GFPCTX_PROCESS_ATOMIC,
 		.rt_class = GFPCTX_PROCESS_ATOMIC,
 		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_ATOMIC,
-		.start = gfpctx_nothing, .fire = gfpctx_fire_rcu_read,
-		.stop = gfpctx_nothing, .in_context = gfpctx_in_rcu_read,
+		.fire = gfpctx_fire_rcu_read,
+		.in_context = gfpctx_in_rcu_read,
 	}, {
 		.name = "timer",
 		.class = GFPCTX_SOFTIRQ, .rt_class = GFPCTX_SOFTIRQ,
@@ -471,8 +492,8 @@ const struct gfpctx_context gfpctx_contexts[] = {
 		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
 		.rt_flags = GFPCTX_CTX_RAW,
 		.unavailable = gfpctx_no_second_cpu,
-		.start = gfpctx_nothing, .fire = gfpctx_fire_ipi,
-		.stop = gfpctx_nothing, .in_context = gfpctx_in_ipi,
+		.fire = gfpctx_fire_ipi,
+		.in_context = gfpctx_in_ipi,
 	},
 };
 

@@ -52,14 +52,22 @@ static ssize_t gfpctx_run_write(struct file *file, const char __user *buf,
 		goto out_free_words;
 	}
 	ret = gfpctx_job_parse(job, words);
-	if (!ret)
-		ret = gfpctx_job_admit(job);
-	if (!ret)
+	if (ret)
+		goto out_free_job;
+	ret = gfpctx_job_admit(job);
+	if (ret)
+		gfpctx_last_refused(job, ret);
+	else
 		ret = gfpctx_job_run(job);
+out_free_job:
 	kfree(job);
 out_free_words:
 	kfree(words);
-	return ret ? ret : len;
+	if (ret)
+		return ret;
+	/* One job per open file: a further write is not at offset 0. */
+	*ppos += len;
+	return len;
 }
 
 static const struct file_operations gfpctx_run_fops = {

@@ -27,6 +27,14 @@
 #define GFPCTX_MAX_TIMEOUT_MS	60000U
 #define GFPCTX_DEF_TIMEOUT_MS	10000U
 #define GFPCTX_HIST_BUCKETS	32
+/* Elements a mempool job keeps in reserve (mempool_create()'s min_nr). */
+#define GFPCTX_POOL_MIN_NR	4
+/*
+ * A provoked `warns` job (allow=warns) must stay on the allocators' fast
+ * path, where a blocking gfp only makes might_alloc() report: at most
+ * this many attempts, each freed in its context; see gfpctx_provoke_unsafe().
+ */
+#define GFPCTX_PROVOKE_MAX_COUNT GFPCTX_POOL_MIN_NR
 /*
  * timing=call times one attempt (and one free) in this many: under TCG a
  * clock read pair costs some ten times a kmalloc of 64 B, and timing one
@@ -83,7 +91,8 @@ struct gfpctx_tally {
 	u64 attempts;
 	u64 ok;
 	u64 failed;
-	u64 injected;
+	u64 injected;		/* failed: the knob skipped the call */
+	u64 alloc_failed;	/* failed: the allocator returned NULL */
 	u64 ctx_mismatch;
 	u64 timed;
 	u64 ns_min;
@@ -105,10 +114,15 @@ struct gfpctx_context {
 	unsigned int rt_flags;
 	/* NULL when available, else why not (a word, no spaces) */
 	const char *(*unavailable)(void);
-	void (*start)(struct gfpctx_job *job);
-	/* run one batch in the context; it ends with gfpctx_batch_done() */
-	void (*fire)(struct gfpctx_job *job);
-	/* cancel whatever is pending and wait for a running batch */
+	/* optional: prepare the job's entry; 0 or a -errno that ends it */
+	int (*start)(struct gfpctx_job *job);
+	/*
+	 * Run one batch in the context; the batch ends with
+	 * gfpctx_batch_done(). 0, or a -errno (with job->why) when the
+	 * context cannot be entered: no batch runs then.
+	 */
+	int (*fire)(struct gfpctx_job *job);
+	/* optional: cancel whatever is pending and wait for a running batch */
 	void (*stop)(struct gfpctx_job *job);
 	bool (*in_context)(struct gfpctx_job *job);
 };
@@ -117,6 +131,7 @@ struct gfpctx_alloc {
 	const char *name;
 	unsigned int flags;
 	size_t max_size;
+	unsigned int reserve;	/* objects held for the job from setup on */
 	int (*setup)(struct gfpctx_job *job);
 	void (*teardown)(struct gfpctx_job *job);
 	void *(*alloc)(struct gfpctx_job *job);
@@ -140,6 +155,7 @@ struct gfpctx_job {
 	bool allow_warns;
 	bool time_calls;	/* timing=call: each allocation and free */
 	bool keep_samples;	/* samples=yes: each one's ns, for `last` */
+	const char *why;	/* why it was refused or stopped (a word) */
 
 	unsigned int done;	/* attempts made so far */
 	unsigned int batch;	/* attempts per batch */
@@ -179,6 +195,7 @@ const char *gfpctx_class_name(enum gfpctx_class class);
 extern const struct gfpctx_alloc gfpctx_allocs[];
 extern const struct gfpctx_gfp gfpctx_gfps[];
 unsigned int gfpctx_alloc_max(const struct gfpctx_alloc *alloc);
+u64 gfpctx_alloc_footprint(const struct gfpctx_alloc *alloc, size_t size);
 int gfpctx_allocs_show(struct seq_file *m, void *unused);
 
 /* rules.c */
@@ -193,7 +210,7 @@ int gfpctx_rules_show(struct seq_file *m, void *unused);
 
 /* job.c */
 int gfpctx_job_parse(struct gfpctx_job *job, char *words);
-int gfpctx_job_admit(const struct gfpctx_job *job);
+int gfpctx_job_admit(struct gfpctx_job *job);
 int gfpctx_job_run(struct gfpctx_job *job);
 void gfpctx_run_batch(struct gfpctx_job *job);
 void gfpctx_batch_done(struct gfpctx_job *job);
@@ -216,11 +233,11 @@ int gfpctx_inject_set(char *words);
 /* irq.c */
 int gfpctx_irq_init(int ext_irq);
 void gfpctx_irq_exit(void);
-void gfpctx_shared_irq_start(struct gfpctx_job *job);
-void gfpctx_shared_irq_fire(struct gfpctx_job *job);
+int gfpctx_shared_irq_start(struct gfpctx_job *job);
+int gfpctx_shared_irq_fire(struct gfpctx_job *job);
 void gfpctx_shared_irq_stop(struct gfpctx_job *job);
-void gfpctx_threaded_irq_start(struct gfpctx_job *job);
-void gfpctx_threaded_irq_fire(struct gfpctx_job *job);
+int gfpctx_threaded_irq_start(struct gfpctx_job *job);
+int gfpctx_threaded_irq_fire(struct gfpctx_job *job);
 void gfpctx_threaded_irq_stop(struct gfpctx_job *job);
 int gfpctx_irq_show(struct seq_file *m, void *unused);
 
@@ -241,6 +258,7 @@ void gfpctx_samples_exit(struct gfpctx_job *job);
 void gfpctx_sample_alloc(struct gfpctx_job *job, u64 ns);
 void gfpctx_sample_free(struct gfpctx_job *job, u64 ns);
 void gfpctx_last_record(struct gfpctx_job *job, int ret);
+void gfpctx_last_refused(struct gfpctx_job *job, int ret);
 int gfpctx_last_show(struct seq_file *m, void *unused);
 
 /* audit.c */

@@ -96,10 +96,15 @@ static void gfpctx_line_raise(struct gfpctx_line *line,
 	irq_work_queue(&line->fire_work);
 }
 
-static void gfpctx_line_take(struct gfpctx_line *line, struct gfpctx_job *job)
+/* Killable: a writer queued behind a long job can be killed while it waits. */
+static int gfpctx_line_take(struct gfpctx_line *line, struct gfpctx_job *job)
 {
-	mutex_lock(&line->lock);
+	int ret = mutex_lock_killable(&line->lock);
+
+	if (ret)
+		return ret;
 	WRITE_ONCE(line->job, job);
+	return 0;
 }
 
 static void gfpctx_line_release(struct gfpctx_line *line)
@@ -110,18 +115,19 @@ static void gfpctx_line_release(struct gfpctx_line *line)
 	mutex_unlock(&line->lock);
 }
 
-void gfpctx_shared_irq_start(struct gfpctx_job *job)
+int gfpctx_shared_irq_start(struct gfpctx_job *job)
 {
-	gfpctx_line_take(&gfpctx_shared_line, job);
+	return gfpctx_line_take(&gfpctx_shared_line, job);
 }
 
-void gfpctx_shared_irq_fire(struct gfpctx_job *job)
+int gfpctx_shared_irq_fire(struct gfpctx_job *job)
 {
 	unsigned int nth = job->done / job->batch;
 
 	/* Alternate the two devices on the line. */
 	gfpctx_line_raise(&gfpctx_shared_line,
 			  &gfpctx_shared_devs[nth % ARRAY_SIZE(gfpctx_shared_devs)]);
+	return 0;
 }
 
 void gfpctx_shared_irq_stop(struct gfpctx_job *job)
@@ -129,14 +135,15 @@ void gfpctx_shared_irq_stop(struct gfpctx_job *job)
 	gfpctx_line_release(&gfpctx_shared_line);
 }
 
-void gfpctx_threaded_irq_start(struct gfpctx_job *job)
+int gfpctx_threaded_irq_start(struct gfpctx_job *job)
 {
-	gfpctx_line_take(&gfpctx_thread_line, job);
+	return gfpctx_line_take(&gfpctx_thread_line, job);
 }
 
-void gfpctx_threaded_irq_fire(struct gfpctx_job *job)
+int gfpctx_threaded_irq_fire(struct gfpctx_job *job)
 {
 	gfpctx_line_raise(&gfpctx_thread_line, &gfpctx_thread_dev);
+	return 0;
 }
 
 void gfpctx_threaded_irq_stop(struct gfpctx_job *job)

@@ -12,6 +12,7 @@
 #include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/string.h>
+#include <linux/vmstat.h>
 
 #include "gfpctx.h"
 
@@ -78,7 +79,7 @@ static int gfpctx_job_check_size(struct gfpctx_job *job, const char *size,
 {
 	const struct gfpctx_alloc *alloc = job->alloc;
 	unsigned int v;
-	u64 held;
+	u64 each, held;
 
 	if (alloc->flags & GFPCTX_ALLOC_ORDER) {
 		if (size)
@@ -98,8 +99,10 @@ static int gfpctx_job_check_size(struct gfpctx_job *job, const char *size,
 			job->size = v;
 		}
 	}
-	held = (u64)job->size * job->count;
-	if (job->free_process && held > GFPCTX_MAX_HELD_BYTES)
+	/* What the kernel holds at most: the objects and any reserve. */
+	each = gfpctx_alloc_footprint(alloc, job->size);
+	held = each * ((job->free_process ? job->count : 1) + alloc->reserve);
+	if (held > GFPCTX_MAX_HELD_BYTES)
 		return -EINVAL;
 	return 0;
 }
@@ -191,17 +194,90 @@ int gfpctx_job_parse(struct gfpctx_job *job, char *words)
 				     val[GFPCTX_KEY_ORDER]);
 }
 
-/* May this job run on this kernel? */
-int gfpctx_job_admit(const struct gfpctx_job *job)
+/*
+ * Why a provoked `warns` job could leave the allocator's fast path, where
+ * a blocking gfp in a context that must not sleep only makes might_alloc()
+ * report, and really sleep: NULL when it cannot.
+ * - Order 0, or at most a page: __alloc_pages_noprof() serves an order-0
+ *   request from get_page_from_freelist() while the zones are above their
+ *   low watermark, and enters __alloc_pages_slowpath() (reclaim,
+ *   compaction, the OOM throttle) only when that fails (mm/page_alloc.c).
+ *   kvmalloc() of at most a page never falls back to vmalloc
+ *   (kvmalloc_node_noprof(), mm/util.c).
+ * - Free memory above an eighth of RAM: far above the sum of the zones'
+ *   high watermarks (min_free_kbytes plus watermark_scale_factor's 0.1 %
+ *   of each zone, __setup_per_zone_wmarks()).
+ * - Each object freed in the context (free=same) and at most
+ *   GFPCTX_PROVOKE_MAX_COUNT attempts: the job holds one object at a time,
+ *   and a mempool's first, non-blocking try or its reserve serves each
+ *   call; mempool_alloc() waits in io_schedule_timeout() only once the
+ *   reserve is empty (mempool_alloc_noprof(), mm/mempool.c).
+ */
+static const char *gfpctx_provoke_unsafe(const struct gfpctx_job *job)
 {
-	enum gfpctx_verdict v = gfpctx_verdict(job->ctx, job->alloc, job->gfp,
-					       NULL);
+	if (job->count > GFPCTX_PROVOKE_MAX_COUNT)
+		return "provoke-too-many";
+	if (job->order || job->size > PAGE_SIZE)
+		return "provoke-too-large";
+	if (job->free_process)
+		return "provoke-free-process";
+	if (global_zone_page_state(NR_FREE_PAGES) < totalram_pages() / 8)
+		return "provoke-low-memory";
+	return NULL;
+}
 
-	if (job->ctx->unavailable && job->ctx->unavailable())
-		return -EOPNOTSUPP;
+/*
+ * A mempool job with a blocking gfp that holds more objects than the pool
+ * reserves would wait, uninterruptibly, for an element only it can give
+ * back: mempool_alloc() never returns NULL when it may block.
+ */
+static bool gfpctx_pool_would_wait(const struct gfpctx_job *job)
+{
+	return job->alloc->reserve && job->free_process &&
+	       job->count > job->alloc->reserve &&
+	       gfpflags_allow_blocking(job->gfp->flags);
+}
+
+/*
+ * May this job run on this kernel? 0, or the error the write returns with
+ * job->why: -EOPNOTSUPP for a context not available here, -EPERM for a
+ * cell the rules forbid (or a provoked `warns` job that could really
+ * sleep), -EINVAL for a job that could not end.
+ */
+int gfpctx_job_admit(struct gfpctx_job *job)
+{
+	enum gfpctx_verdict v;
+	const char *why;
+
+	if (job->ctx->unavailable) {
+		job->why = job->ctx->unavailable();
+		if (job->why)
+			return -EOPNOTSUPP;
+	}
+	v = gfpctx_verdict(job->ctx, job->alloc, job->gfp, &why);
+	job->why = why;
 	if (v == GFPCTX_FATAL || (v == GFPCTX_WARNS && !job->allow_warns))
 		return -EPERM;
+	if (v == GFPCTX_WARNS) {
+		job->why = gfpctx_provoke_unsafe(job);
+		if (job->why)
+			goto refuse;
+	}
+	job->why = NULL;
+	if (gfpctx_pool_would_wait(job)) {
+		job->why = "mempool-would-wait";
+		pr_info_ratelimited("refused: %s %s %s count=%u free=process: %s\n",
+				    job->ctx->name, job->alloc->name,
+				    job->gfp->name, job->count, job->why);
+		return -EINVAL;
+	}
 	return 0;
+
+refuse:
+	pr_info_ratelimited("refused: %s %s %s count=%u size=%zu allow=warns: %s\n",
+			    job->ctx->name, job->alloc->name, job->gfp->name,
+			    job->count, job->size, job->why);
+	return -EPERM;
 }
 
 /*
@@ -275,6 +351,8 @@ static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
 	}
 	if (!obj) {
 		t->failed++;
+		if (!injected)
+			t->alloc_failed++;
 		pr_warn_ratelimited("%s %s %s size=%zu: allocation failed%s\n",
 				    job->ctx->name, job->alloc->name,
 				    job->gfp->name, job->size,
@@ -335,7 +413,9 @@ static int gfpctx_job_drive(struct gfpctx_job *job)
 			break;
 		}
 		reinit_completion(&job->batch_done);
-		job->ctx->fire(job);
+		ret = job->ctx->fire(job);
+		if (ret)
+			break;
 		left = wait_for_completion_killable_timeout(&job->batch_done,
 							    left);
 		if (left < 0) {
@@ -349,7 +429,8 @@ static int gfpctx_job_drive(struct gfpctx_job *job)
 		cond_resched();
 	}
 	/* Whatever is still pending is cancelled, a running batch waited for. */
-	job->ctx->stop(job);
+	if (job->ctx->stop)
+		job->ctx->stop(job);
 	return ret;
 }
 
@@ -400,8 +481,12 @@ int gfpctx_job_run(struct gfpctx_job *job)
 			goto err_teardown;
 	}
 
+	if (job->ctx->start) {
+		ret = job->ctx->start(job);
+		if (ret)
+			goto err_teardown;
+	}
 	gfpctx_reports_snapshot(reports);
-	job->ctx->start(job);
 	ret = gfpctx_job_drive(job);
 	gfpctx_free_held(job);
 	gfpctx_job_reports(job, reports);

@@ -21,6 +21,7 @@ struct gfpctx_last {
 	size_t size;
 	bool time_calls;
 	int ret;
+	const char *why;
 	u64 attempts, ok, failed, batch_ns;
 	unsigned int nalloc, nfree;
 	u32 ns_p50, ns_p99, free_ns_p50, free_ns_p99;
@@ -131,6 +132,7 @@ void gfpctx_last_record(struct gfpctx_job *job, int ret)
 		.size = job->size,
 		.time_calls = job->time_calls,
 		.ret = ret,
+		.why = job->why,
 		.attempts = job->tally.attempts,
 		.ok = job->tally.ok,
 		.failed = job->tally.failed,
@@ -146,6 +148,27 @@ void gfpctx_last_record(struct gfpctx_job *job, int ret)
 	last.ns_p99 = gfpctx_percentile(job->alloc_ns, job->nalloc_ns, 99);
 	last.free_ns_p50 = gfpctx_percentile(job->free_ns, job->nfree_ns, 50);
 	last.free_ns_p99 = gfpctx_percentile(job->free_ns, job->nfree_ns, 99);
+
+	mutex_lock(&gfpctx_last_lock);
+	gfpctx_last = last;
+	mutex_unlock(&gfpctx_last_lock);
+}
+
+/*
+ * A job the rules or its shape refused (gfpctx_job_admit()): recorded with
+ * no attempt, and why.
+ */
+void gfpctx_last_refused(struct gfpctx_job *job, int ret)
+{
+	struct gfpctx_last last = {
+		.ctx = job->ctx->name,
+		.alloc = job->alloc->name,
+		.gfp = job->gfp->name,
+		.size = job->size,
+		.time_calls = job->time_calls,
+		.ret = ret,
+		.why = job->why,
+	};
 
 	mutex_lock(&gfpctx_last_lock);
 	gfpctx_last = last;
@@ -169,6 +192,6 @@ int gfpctx_last_show(struct seq_file *m, void *unused)
 		   last.nalloc, last.ns_p50, last.ns_p99, last.nfree,
 		   last.free_ns_p50, last.free_ns_p99);
 	gfpctx_reports_show(m, last.reports);
-	seq_putc(m, '\n');
+	seq_printf(m, " why=%s\n", last.why ?: "none");
 	return 0;
 }

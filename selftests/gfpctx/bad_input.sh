@@ -73,6 +73,7 @@ run|EINVAL||context=task\x00 alloc=kmalloc gfp=GFP_KERNEL|NUL byte after a word
 run|EINVAL||context=ta\x01sk alloc=kmalloc gfp=GFP_KERNEL|control byte in a value
 run|EINVAL||\xff\xfe\x00\x01\x80|binary bytes
 run|EINVAL EINVAL|-s 19|$J|one job split over two writes
+run|OK EINVAL|-s ${#J}|$J$J|a second job on the same open file
 run|OK||$J count=1|valid job without newline
 stats|EINVAL||resetx|reset with trailing letters
 stats|EINVAL||RESET|reset in upper case
@@ -99,11 +100,37 @@ inject|EINVAL|-n 300|fail_next=1 |overlong 300 bytes
 EOF
 }
 
+# Jobs the module refuses for their shape, and the reason `last` shows:
+# errno|why|data|description. SPIN is a warns cell on every kernel.
+SPIN="context=spinlock alloc=kmalloc gfp=GFP_KERNEL allow=warns"
+shape_cases() {
+	cat <<EOF
+EPERM|provoke-too-many|$SPIN count=5|provoked warns job of 5 attempts
+EPERM|provoke-too-large|$SPIN size=4097|provoked warns job above a page
+EPERM|provoke-too-large|context=spinlock alloc=pages gfp=GFP_KERNEL allow=warns order=1|provoked warns job of order 1
+EPERM|provoke-free-process|$SPIN free=process|provoked warns job that holds its objects
+EINVAL|mempool-would-wait|context=task alloc=mempool gfp=GFP_KERNEL count=5 free=process|blocking mempool job holding more than its reserve
+EOF
+}
+
+# errno|data|description: bounds charged on what the kernel holds.
+held_cases() {
+	cat <<EOF
+EINVAL|context=task alloc=kmalloc gfp=GFP_KERNEL size=2049 count=16385 free=process|kmalloc held as its size class, above 64 MiB
+EINVAL|context=task alloc=vmalloc gfp=GFP_KERNEL size=1 count=8193 free=process|vmalloc held as a page and a guard page each, above 64 MiB
+EINVAL|context=task alloc=mempool gfp=GFP_ATOMIC size=4194304 count=13 free=process|mempool held with its reserve, above 64 MiB
+EINVAL|context=task alloc=vmalloc gfp=GFP_KERNEL size=16777216 count=4 free=process|vmalloc of 16 MiB held 4 times, above 64 MiB
+EOF
+}
+
 gfpctx_header
 gfpctx_setup
 gfpctx_log_mark
 write_cases > "$GFPCTX_TMP/cases"
-ktap_set_plan $(($(wc -l < "$GFPCTX_TMP/cases") + 4))
+shape_cases > "$GFPCTX_TMP/shapes"
+held_cases > "$GFPCTX_TMP/held"
+ktap_set_plan $(($(wc -l < "$GFPCTX_TMP/cases") + \
+	$(wc -l < "$GFPCTX_TMP/shapes") + $(wc -l < "$GFPCTX_TMP/held") + 5))
 
 # A state worth keeping: stats with a line, inject not at its defaults.
 gfpctx_reset
@@ -118,7 +145,7 @@ else
 fi
 # gfpctx_write reads stats and inject before and after each write and
 # says "+changed" when they differ: a refused write must change nothing,
-# a valid job changes stats by design.
+# a valid job changes stats by design (a first one on the open file too).
 while IFS='|' read -r file want opts data desc; do
 	# The 300-byte job is made here: it does not fit the table.
 	[ "$file $desc" = "run overlong 300 bytes" ] && data=$(pad 300)
@@ -126,7 +153,7 @@ while IFS='|' read -r file want opts data desc; do
 	got=$(gfpctx_write -w "$GFPCTX_DIR/stats" -w "$GFPCTX_DIR/inject" \
 		$opts "$GFPCTX_DIR/$file" "$data")
 	case $want in
-	OK) [ "$got" = OK+changed ] && got=OK ;;
+	OK | "OK "*) [ "$got" = "$want+changed" ] && got=$want ;;
 	esac
 	if [ "$got" = "$want" ]; then
 		ktap_test_pass "$file: $desc"
@@ -135,6 +162,33 @@ while IFS='|' read -r file want opts data desc; do
 		ktap_test_fail "$file: $desc"
 	fi
 done < "$GFPCTX_TMP/cases"
+
+# A job refused for its shape changes no counter, and `last` says why.
+while IFS='|' read -r want why data desc; do
+	got=$(gfpctx_write -w "$GFPCTX_DIR/stats" "$GFPCTX_DIR/run" "$data")
+	gfpctx_get "$(cat "$GFPCTX_DIR/last")" why
+	if [ "$got $GFPCTX_VAL" = "$want $why" ]; then
+		ktap_test_pass "run: $desc: $want, why=$why"
+	else
+		gfpctx_msg "$desc: got $got why=$GFPCTX_VAL, want $want why=$why"
+		ktap_test_fail "run: $desc: $want, why=$why"
+	fi
+done < "$GFPCTX_TMP/shapes"
+while IFS='|' read -r want data desc; do
+	got=$(gfpctx_write -w "$GFPCTX_DIR/stats" "$GFPCTX_DIR/run" "$data")
+	if [ "$got" = "$want" ]; then
+		ktap_test_pass "run: $desc: $want"
+	else
+		gfpctx_msg "$desc: got $got, want $want"
+		ktap_test_fail "run: $desc: $want"
+	fi
+done < "$GFPCTX_TMP/held"
+# A job that ran says why=none: here a blocking mempool job within its
+# reserve.
+r=$(gfpctx_run "context=task alloc=mempool gfp=GFP_KERNEL count=4 free=process")
+gfpctx_get "$(cat "$GFPCTX_DIR/last")" why
+[ "$r why=$GFPCTX_VAL" = "OK why=none" ]
+gfpctx_result $? "run: blocking mempool job within its reserve runs, why=none"
 
 # The valid forms still work after all that.
 r=$(gfpctx_write "$GFPCTX_DIR/inject" 'off\n')
