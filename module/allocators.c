@@ -133,7 +133,7 @@ const struct gfpctx_alloc gfpctx_allocs[] = {
 	},
 };
 
-static_assert(ARRAY_SIZE(gfpctx_allocs) == GFPCTX_NR_ALLOCS);
+const unsigned int gfpctx_nr_allocs = ARRAY_SIZE(gfpctx_allocs);
 
 /* The largest order= (GFPCTX_ALLOC_ORDER) or size= a job may ask for. */
 unsigned int gfpctx_alloc_max(const struct gfpctx_alloc *alloc)
@@ -171,17 +171,31 @@ u64 gfpctx_alloc_footprint(const struct gfpctx_alloc *alloc, size_t size)
 	return kmalloc_size_roundup(size);
 }
 
-/* One line per allocator: name, the key that sizes a job, its maximum. */
+/* The GFPCTX_ALLOC_* bits, by name. */
+static const char * const gfpctx_alloc_flag_names[] = {
+	"vmalloc", "kernel_only", "order",
+};
+
+static_assert(BIT(ARRAY_SIZE(gfpctx_alloc_flag_names) - 1) ==
+	      GFPCTX_ALLOC_ORDER);
+
+/*
+ * One line per allocator: name, the key that sizes a job, its maximum,
+ * its GFPCTX_ALLOC_* bits by name.
+ */
 int gfpctx_allocs_show(struct seq_file *m, void *unused)
 {
 	unsigned int a;
 
-	for (a = 0; a < GFPCTX_NR_ALLOCS; a++) {
+	for (a = 0; a < gfpctx_nr_allocs; a++) {
 		const struct gfpctx_alloc *alloc = &gfpctx_allocs[a];
 
-		seq_printf(m, "name=%s sized_by=%s max=%u\n", alloc->name,
+		seq_printf(m, "name=%s sized_by=%s max=%u", alloc->name,
 			   alloc->flags & GFPCTX_ALLOC_ORDER ? "order" : "size",
 			   gfpctx_alloc_max(alloc));
+		gfpctx_flags_show(m, alloc->flags, gfpctx_alloc_flag_names,
+				  ARRAY_SIZE(gfpctx_alloc_flag_names));
+		seq_putc(m, '\n');
 	}
 	return 0;
 }
@@ -192,4 +206,16 @@ const struct gfpctx_gfp gfpctx_gfps[] = {
 	{ .name = "GFP_NOWAIT", .flags = GFP_NOWAIT },
 };
 
-static_assert(ARRAY_SIZE(gfpctx_gfps) == GFPCTX_NR_GFPS);
+const unsigned int gfpctx_nr_gfps = ARRAY_SIZE(gfpctx_gfps);
+
+/* One line per gfp mask: its name, and whether it allows direct reclaim. */
+int gfpctx_gfps_show(struct seq_file *m, void *unused)
+{
+	unsigned int g;
+
+	for (g = 0; g < gfpctx_nr_gfps; g++)
+		seq_printf(m, "name=%s blocking=%s\n", gfpctx_gfps[g].name,
+			   gfpflags_allow_blocking(gfpctx_gfps[g].flags) ?
+			   "yes" : "no");
+	return 0;
+}

@@ -497,7 +497,7 @@ const struct gfpctx_context gfpctx_contexts[] = {
 	},
 };
 
-static_assert(ARRAY_SIZE(gfpctx_contexts) == GFPCTX_NR_CONTEXTS);
+const unsigned int gfpctx_nr_contexts = ARRAY_SIZE(gfpctx_contexts);
 
 enum gfpctx_class gfpctx_ctx_class(const struct gfpctx_context *ctx)
 {

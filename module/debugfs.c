@@ -160,17 +160,44 @@ static const struct file_operations gfpctx_audit_fops = {
 	.release = single_release,
 };
 
+/* The GFPCTX_CTX_* bits, by name, for the selftests. */
+static const char * const gfpctx_ctx_flag_names[] = {
+	"atomic", "interrupt", "raw",
+};
+
+static_assert(BIT(ARRAY_SIZE(gfpctx_ctx_flag_names) - 1) == GFPCTX_CTX_RAW);
+
+/* " flags=a,b": the names of the bits set in @flags, or " flags=none". */
+void gfpctx_flags_show(struct seq_file *m, unsigned int flags,
+		       const char * const *names, unsigned int nr)
+{
+	const char *sep = "";
+	unsigned int i;
+
+	seq_puts(m, " flags=");
+	if (!flags)
+		seq_puts(m, "none");
+	for (i = 0; i < nr; i++) {
+		if (!(flags & BIT(i)))
+			continue;
+		seq_printf(m, "%s%s", sep, names[i]);
+		sep = ",";
+	}
+}
+
 static int gfpctx_contexts_show(struct seq_file *m, void *unused)
 {
 	unsigned int i;
 
-	for (i = 0; i < GFPCTX_NR_CONTEXTS; i++) {
+	for (i = 0; i < gfpctx_nr_contexts; i++) {
 		const struct gfpctx_context *ctx = &gfpctx_contexts[i];
 		const char *why = ctx->unavailable ? ctx->unavailable() : NULL;
 
-		seq_printf(m, "name=%s class=%s available=%s", ctx->name,
-			   gfpctx_class_name(gfpctx_ctx_class(ctx)),
-			   why ? "no" : "yes");
+		seq_printf(m, "name=%s class=%s", ctx->name,
+			   gfpctx_class_name(gfpctx_ctx_class(ctx)));
+		gfpctx_flags_show(m, gfpctx_ctx_flags(ctx), gfpctx_ctx_flag_names,
+				  ARRAY_SIZE(gfpctx_ctx_flag_names));
+		seq_printf(m, " available=%s", why ? "no" : "yes");
 		if (why)
 			seq_printf(m, " reason=%s", why);
 		seq_putc(m, '\n');
@@ -206,6 +233,7 @@ static int gfpctx_kernel_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(gfpctx_kernel);
 
 DEFINE_SHOW_ATTRIBUTE(gfpctx_allocs);
+DEFINE_SHOW_ATTRIBUTE(gfpctx_gfps);
 
 static int gfpctx_rules_open(struct inode *inode, struct file *file)
 {
@@ -258,6 +286,7 @@ int gfpctx_debugfs_init(void)
 			    &gfpctx_contexts_fops);
 	debugfs_create_file("allocs", 0400, gfpctx_dir, NULL,
 			    &gfpctx_allocs_fops);
+	debugfs_create_file("gfps", 0400, gfpctx_dir, NULL, &gfpctx_gfps_fops);
 	debugfs_create_file("rules", 0400, gfpctx_dir, NULL,
 			    &gfpctx_rules_fops);
 	debugfs_create_file("kernel", 0400, gfpctx_dir, NULL,

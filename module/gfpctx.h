@@ -42,12 +42,6 @@
  */
 #define GFPCTX_TIME_EVERY	64
 
-/* Sizes of the tables of contexts.c and allocators.c (static_assert there). */
-#define GFPCTX_NR_CONTEXTS	17
-#define GFPCTX_NR_ALLOCS	7
-#define GFPCTX_NR_GFPS		3
-#define GFPCTX_NR_CELLS	(GFPCTX_NR_CONTEXTS * GFPCTX_NR_ALLOCS * GFPCTX_NR_GFPS)
-
 enum gfpctx_class {
 	GFPCTX_PROCESS,
 	GFPCTX_PROCESS_ATOMIC,
@@ -183,8 +177,14 @@ struct gfpctx_job {
 	int cpu;
 };
 
+/*
+ * The tables, and their sizes: a row added to a table is all a new
+ * context, allocator or gfp mask needs here.
+ */
+
 /* contexts.c */
 extern const struct gfpctx_context gfpctx_contexts[];
+extern const unsigned int gfpctx_nr_contexts;
 int gfpctx_contexts_init(void);
 void gfpctx_contexts_exit(void);
 enum gfpctx_class gfpctx_ctx_class(const struct gfpctx_context *ctx);
@@ -193,10 +193,13 @@ const char *gfpctx_class_name(enum gfpctx_class class);
 
 /* allocators.c */
 extern const struct gfpctx_alloc gfpctx_allocs[];
+extern const unsigned int gfpctx_nr_allocs;
 extern const struct gfpctx_gfp gfpctx_gfps[];
+extern const unsigned int gfpctx_nr_gfps;
 unsigned int gfpctx_alloc_max(const struct gfpctx_alloc *alloc);
 u64 gfpctx_alloc_footprint(const struct gfpctx_alloc *alloc, size_t size);
 int gfpctx_allocs_show(struct seq_file *m, void *unused);
+int gfpctx_gfps_show(struct seq_file *m, void *unused);
 
 /* rules.c */
 bool gfpctx_cell_exists(const struct gfpctx_alloc *alloc,
@@ -216,6 +219,8 @@ void gfpctx_run_batch(struct gfpctx_job *job);
 void gfpctx_batch_done(struct gfpctx_job *job);
 
 /* stats.c */
+int gfpctx_stats_init(void);
+void gfpctx_stats_exit(void);
 unsigned int gfpctx_cell_index(const struct gfpctx_job *job);
 void gfpctx_stats_merge(unsigned int cell, const struct gfpctx_tally *tally);
 void gfpctx_stats_reset(void);
@@ -268,6 +273,8 @@ void gfpctx_audit_exit(void);
 
 /* debugfs.c */
 int gfpctx_debugfs_init(void);
+void gfpctx_flags_show(struct seq_file *m, unsigned int flags,
+		       const char * const *names, unsigned int nr);
 void gfpctx_debugfs_exit(void);
 
 #endif /* GFPCTX_H */

@@ -162,12 +162,12 @@ int gfpctx_job_parse(struct gfpctx_job *job, char *words)
 	if (!val[GFPCTX_KEY_CONTEXT] || !val[GFPCTX_KEY_ALLOC] ||
 	    !val[GFPCTX_KEY_GFP])
 		return -EINVAL;
-	job->ctx = gfpctx_find(gfpctx_contexts, GFPCTX_NR_CONTEXTS,
+	job->ctx = gfpctx_find(gfpctx_contexts, gfpctx_nr_contexts,
 			       sizeof(gfpctx_contexts[0]),
 			       val[GFPCTX_KEY_CONTEXT]);
-	job->alloc = gfpctx_find(gfpctx_allocs, GFPCTX_NR_ALLOCS,
+	job->alloc = gfpctx_find(gfpctx_allocs, gfpctx_nr_allocs,
 				 sizeof(gfpctx_allocs[0]), val[GFPCTX_KEY_ALLOC]);
-	job->gfp = gfpctx_find(gfpctx_gfps, GFPCTX_NR_GFPS,
+	job->gfp = gfpctx_find(gfpctx_gfps, gfpctx_nr_gfps,
 			       sizeof(gfpctx_gfps[0]), val[GFPCTX_KEY_GFP]);
 	if (!job->ctx || !job->alloc || !job->gfp ||
 	    !gfpctx_cell_exists(job->alloc, job->gfp))

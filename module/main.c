@@ -18,7 +18,7 @@ static unsigned int gfpctx_nr_available(void)
 {
 	unsigned int i, n = 0;
 
-	for (i = 0; i < GFPCTX_NR_CONTEXTS; i++)
+	for (i = 0; i < gfpctx_nr_contexts; i++)
 		if (!gfpctx_contexts[i].unavailable ||
 		    !gfpctx_contexts[i].unavailable())
 			n++;
@@ -30,22 +30,24 @@ static int __init gfpctx_init(void)
 	int ret;
 
 	gfpctx_clock_calibrate();
-	ret = gfpctx_reports_init();
+	ret = gfpctx_stats_init();
 	if (ret)
 		return ret;
+	ret = gfpctx_reports_init();
+	if (ret)
+		goto err_stats_exit;
 	ret = gfpctx_contexts_init();
 	if (ret)
 		goto err_reports_exit;
 	ret = gfpctx_irq_init(irq);
 	if (ret)
 		goto err_contexts_exit;
-	gfpctx_stats_reset();
 	ret = gfpctx_debugfs_init();
 	if (ret)
 		goto err_audit_exit;
 
 	pr_info("loaded: contexts=%u available=%u rt=%s\n",
-		GFPCTX_NR_CONTEXTS, gfpctx_nr_available(),
+		gfpctx_nr_contexts, gfpctx_nr_available(),
 		IS_ENABLED(CONFIG_PREEMPT_RT) ? "yes" : "no");
 	return 0;
 
@@ -57,6 +59,8 @@ err_contexts_exit:
 	gfpctx_contexts_exit();
 err_reports_exit:
 	gfpctx_reports_exit();
+err_stats_exit:
+	gfpctx_stats_exit();
 	return ret;
 }
 module_init(gfpctx_init);
@@ -72,6 +76,7 @@ static void __exit gfpctx_exit(void)
 	gfpctx_irq_exit();
 	gfpctx_contexts_exit();
 	gfpctx_reports_exit();
+	gfpctx_stats_exit();
 	pr_info("unloaded\n");
 }
 module_exit(gfpctx_exit);

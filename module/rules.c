@@ -83,11 +83,11 @@ int gfpctx_rules_show(struct seq_file *m, void *unused)
 {
 	unsigned int c, a, g;
 
-	for (c = 0; c < GFPCTX_NR_CONTEXTS; c++) {
+	for (c = 0; c < gfpctx_nr_contexts; c++) {
 		const struct gfpctx_context *ctx = &gfpctx_contexts[c];
 
-		for (a = 0; a < GFPCTX_NR_ALLOCS; a++) {
-			for (g = 0; g < GFPCTX_NR_GFPS; g++) {
+		for (a = 0; a < gfpctx_nr_allocs; a++) {
+			for (g = 0; g < gfpctx_nr_gfps; g++) {
 				const struct gfpctx_alloc *alloc;
 				const struct gfpctx_gfp *gfp;
 				enum gfpctx_verdict v;

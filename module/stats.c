@@ -8,17 +8,20 @@
 
 #include <linux/log2.h>
 #include <linux/math64.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 
 #include "gfpctx.h"
 
-static struct gfpctx_tally gfpctx_cells[GFPCTX_NR_CELLS];
+/* One tally per cell, sized from the tables at load. */
+static struct gfpctx_tally *gfpctx_cells;
+static unsigned int gfpctx_nr_cells;
 static DEFINE_SPINLOCK(gfpctx_cells_lock);
 
 static unsigned int gfpctx_index(unsigned int c, unsigned int a,
 				 unsigned int g)
 {
-	return (c * GFPCTX_NR_ALLOCS + a) * GFPCTX_NR_GFPS + g;
+	return (c * gfpctx_nr_allocs + a) * gfpctx_nr_gfps + g;
 }
 
 unsigned int gfpctx_cell_index(const struct gfpctx_job *job)
@@ -86,12 +89,29 @@ void gfpctx_stats_merge(unsigned int cell, const struct gfpctx_tally *tally)
 	spin_unlock(&gfpctx_cells_lock);
 }
 
+int gfpctx_stats_init(void)
+{
+	gfpctx_nr_cells = gfpctx_nr_contexts * gfpctx_nr_allocs *
+			  gfpctx_nr_gfps;
+	gfpctx_cells = kvcalloc(gfpctx_nr_cells, sizeof(*gfpctx_cells),
+				GFP_KERNEL);
+	if (!gfpctx_cells)
+		return -ENOMEM;
+	gfpctx_stats_reset();
+	return 0;
+}
+
+void gfpctx_stats_exit(void)
+{
+	kvfree(gfpctx_cells);
+}
+
 void gfpctx_stats_reset(void)
 {
 	unsigned int i;
 
 	spin_lock(&gfpctx_cells_lock);
-	for (i = 0; i < GFPCTX_NR_CELLS; i++)
+	for (i = 0; i < gfpctx_nr_cells; i++)
 		gfpctx_tally_init(&gfpctx_cells[i]);
 	spin_unlock(&gfpctx_cells_lock);
 }
@@ -132,9 +152,9 @@ int gfpctx_stats_show(struct seq_file *m, void *unused)
 	struct gfpctx_tally t;
 	unsigned int c, a, g;
 
-	for (c = 0; c < GFPCTX_NR_CONTEXTS; c++) {
-		for (a = 0; a < GFPCTX_NR_ALLOCS; a++) {
-			for (g = 0; g < GFPCTX_NR_GFPS; g++) {
+	for (c = 0; c < gfpctx_nr_contexts; c++) {
+		for (a = 0; a < gfpctx_nr_allocs; a++) {
+			for (g = 0; g < gfpctx_nr_gfps; g++) {
 				unsigned int i = gfpctx_index(c, a, g);
 
 				spin_lock(&gfpctx_cells_lock);

@@ -69,11 +69,12 @@ def test_render_row_per_context_column_per_allocator() -> None:
     assert lines[0] == lines[2] == lines[5] == '======= ======= ======== ======='
 
 
-def test_render_orders_cells_kernel_atomic_nowait() -> None:
+def test_render_orders_cells_as_the_module_lists_gfps() -> None:
+    # No list of gfp masks of its own: the order of the rules lines.
     rules = [Rule('c', 'k', 'a', 'GFP_NOWAIT', 'fatal'),
              Rule('c', 'k', 'a', 'GFP_KERNEL', 'ok'),
-             Rule('c', 'k', 'a', 'GFP_ATOMIC', 'warns')]
-    assert rulesdoc.render(rules).splitlines()[3].split() == ['c', 'k', 'ok/W/F']
+             Rule('c', 'k', 'a', 'GFP_NOIO', 'warns')]
+    assert rulesdoc.render(rules).splitlines()[3].split() == ['c', 'k', 'F/ok/W']
 
 
 def test_replace_swaps_only_its_lane() -> None:

@@ -11,37 +11,61 @@ DIR="$(dirname "$(readlink -f "$0")")"
 . "$DIR/gfpctx_lib.sh"
 
 CLASS_RE='(process|process-atomic|softirq|hardirq)'
-ALLOC_RE='(kmalloc|kzalloc|kmem_cache|pages|vmalloc|kvmalloc|mempool)'
+CTX_FLAGS_RE='(none|atomic|atomic,interrupt|atomic,raw|raw|atomic,interrupt,raw)'
 
-# Class of a context on a standard (non-RT) kernel, into STD.
-std_class() {
-	case $1 in
-	task | workqueue | kthread | threaded_irq) STD=process ;;
-	spinlock | spinlock_irqsave | preempt_disabled | bh_disabled | rcu_read)
-		STD=process-atomic ;;
-	timer | tasklet | bh_work | hrtimer_soft) STD=softirq ;;
-	*) STD=hardirq ;;
+# has WORDS FLAG: FLAG is one of the comma-separated WORDS.
+has() {
+	case ",$1," in
+	*",$2,"*) return 0 ;;
 	esac
+	return 1
 }
 
-# The documented verdict of a cell on a standard kernel, into STD (no
-# subshell: it runs once per cell).
-std_verdict() {
-	local ctx="$1" class="$2" alloc="$3" gfp="$4"
+# The verdict of a cell by Documentation/gfpctx.rst's rules, from the
+# properties the module lists (contexts' flags, allocs' flags, gfps'
+# blocking), into STD; first match wins. No subshell: once per cell.
+# - raw (PREEMPT_RT, a truly atomic context): no allocation at all;
+# - interrupt, an allocator that uses vmalloc, a blocking gfp: fatal
+#   (BUG_ON(in_interrupt()) in __get_vm_area_node());
+# - atomic and a blocking gfp: warns (might_alloc());
+# - else ok.
+doc_verdict() {
+	local cflags="$1" aflags="$2" blocking="$3"
 
-	if [ "$class" = process ]; then
-		STD=ok
-	elif [ "$alloc" = vmalloc ] ||
-	     { [ "$alloc" = kvmalloc ] && [ "$gfp" = GFP_KERNEL ]; }; then
-		case $class in
-		softirq | hardirq) STD=fatal ;;
-		*) if [ "$ctx" = bh_disabled ]; then STD=fatal; else STD=warns; fi ;;
-		esac
-	elif [ "$gfp" = GFP_KERNEL ]; then
+	if has "$cflags" raw; then
+		STD=fatal
+	elif has "$cflags" interrupt && has "$aflags" vmalloc &&
+	     [ "$blocking" = yes ]; then
+		STD=fatal
+	elif has "$cflags" atomic && [ "$blocking" = yes ]; then
 		STD=warns
 	else
 		STD=ok
 	fi
+}
+
+# A context's class against its flags, into STD (empty when they agree):
+# process contexts may sleep, softirq and hardirq are interrupt context,
+# process-atomic ones are atomic (on PREEMPT_RT the truly atomic are
+# raw), and only PREEMPT_RT has raw contexts.
+class_disagrees() {
+	local class="$1" flags="$2" rt="$3"
+
+	STD=
+	if has "$flags" raw && [ "$rt" != yes ]; then
+		STD="raw on a kernel without PREEMPT_RT"
+		return
+	fi
+	case $class in
+	process) [ "$flags" = none ] || STD="process but $flags" ;;
+	softirq) has "$flags" atomic && has "$flags" interrupt ||
+		STD="softirq but $flags" ;;
+	hardirq) { has "$flags" atomic && has "$flags" interrupt; } ||
+		{ [ "$rt" = yes ] && has "$flags" raw; } ||
+		STD="hardirq but $flags" ;;
+	process-atomic) has "$flags" atomic || has "$flags" raw ||
+		STD="process-atomic but $flags" ;;
+	esac
 }
 
 # Every cell of VERDICT in an available context, written with EXTRA words,
@@ -101,18 +125,20 @@ else
 	ktap_test_fail "load message: contexts=$nctx available=$avail rt=$rt"
 fi
 
-# contexts: the 17 names, in table order.
-got=$(sed 's/^name=\([^ ]*\) .*/\1/' "$ctxs" | tr '\n' ' ')
-exp=$(echo "$GFPCTX_CONTEXTS" | tr '\n' ' ')
-if [ "$got" = "$exp " ] || [ "$got" = "$exp" ]; then
-	ktap_test_pass "contexts lists the 17 contexts in table order"
+# contexts and rules: the same contexts, in the same order, each once.
+got=$(sed -n 's/^context=\([^ ]*\) .*/\1/p' "$rules" | uniq | tr '\n' ' ')
+dups=$(sed 's/^name=\([^ ]*\) .*/\1/' "$ctxs" | sort | uniq -d)
+if [ "$got" = "$GFPCTX_CONTEXTS" ] && [ -z "$dups" ] && [ "$nctx" -gt 0 ]; then
+	ktap_test_pass "contexts and rules list the same $nctx contexts, each once"
 else
-	gfpctx_msg "got: $got"
-	ktap_test_fail "contexts lists the 17 contexts in table order"
+	gfpctx_msg "contexts: $GFPCTX_CONTEXTS"
+	gfpctx_msg "rules: $got"
+	gfpctx_msg "twice: $dups"
+	ktap_test_fail "contexts and rules list the same contexts, each once"
 fi
 
 # contexts: well-formed lines.
-bad=$(grep -Ev "^name=[a-z_]+ class=$CLASS_RE available=(yes|no reason=[^ ]+)\$" "$ctxs")
+bad=$(grep -Ev "^name=[a-z_]+ class=$CLASS_RE flags=$CTX_FLAGS_RE available=(yes|no reason=[^ ]+)\$" "$ctxs")
 if [ -z "$bad" ]; then
 	ktap_test_pass "contexts lines are well formed"
 else
@@ -127,31 +153,30 @@ gfpctx_msg "unavailable: $(grep ' available=no' "$ctxs" | sed 's/name=//;s/ clas
 [ "$n" -eq "$nr" ]
 gfpctx_result $? "each unavailable context has a reason ($n unavailable)"
 
-# Classes as documented.
+# Classes agree with the flags the rules read (each context's class is
+# proved at run time: ctx_mismatch in ok_cells.sh).
 bad=0
-for ctx in $GFPCTX_CONTEXTS; do
-	class=$(gfpctx_ctx_field "$ctx" class)
-	if [ "$rt" = yes ]; then
-		# PREEMPT_RT: force-threaded IRQ handlers.
-		[ "$ctx" = shared_irq ] && want=process-atomic || want=$class
-	else
-		std_class "$ctx"
-		want=$STD
-	fi
-	if [ "$class" != "$want" ]; then
-		gfpctx_msg "$ctx: class=$class, want $want"
+while read -r n c f _; do
+	class_disagrees "${c#class=}" "${f#flags=}" "$rt"
+	if [ -n "$STD" ]; then
+		gfpctx_msg "${n#name=}: $STD"
 		bad=1
 	fi
-done
+done < "$ctxs"
 [ $bad -eq 0 ]
-gfpctx_result $? "context classes as documented (rt=$rt)"
+gfpctx_result $? "context classes agree with their flags (rt=$rt)"
 
-# rules: one line per cell, in order, with the context's class.
+# rules: one line per cell, in order, with the context's class; an
+# allocator flagged kernel_only has GFP_KERNEL cells only.
+konly=" $(sed -n 's/^name=\([^ ]*\) .*flags=[^ ]*kernel_only.*/\1/p' \
+	"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
 for ctx in $GFPCTX_CONTEXTS; do
 	class=$(gfpctx_ctx_field "$ctx" class)
 	for alloc in $GFPCTX_ALLOCS; do
 		for gfp in $GFPCTX_GFPS; do
-			[ "$alloc" = vmalloc ] && [ "$gfp" != GFP_KERNEL ] && continue
+			case $konly in
+			*" $alloc "*) [ "$gfp" != GFP_KERNEL ] && continue ;;
+			esac
 			echo "context=$ctx class=$class alloc=$alloc gfp=$gfp"
 		done
 	done
@@ -169,7 +194,7 @@ else
 fi
 
 # rules: well-formed lines, verdicts ok, warns or fatal only.
-bad=$(grep -Ev "^context=[a-z_]+ class=$CLASS_RE alloc=$ALLOC_RE gfp=GFP_(KERNEL|ATOMIC|NOWAIT) verdict=(ok|warns|fatal) why=[a-z-]+\$" "$rules")
+bad=$(grep -Ev "^context=[a-z_]+ class=$CLASS_RE alloc=[a-z_]+ gfp=GFP_[A-Z_]+ verdict=(ok|warns|fatal) why=[a-z-]+\$" "$rules")
 if [ -z "$bad" ]; then
 	ktap_test_pass "rules lines are well formed, verdict ok, warns or fatal"
 else
@@ -180,26 +205,29 @@ gfpctx_msg "verdicts: ok=$(grep -c ' verdict=ok ' "$rules")" \
 	"warns=$(grep -c ' verdict=warns ' "$rules")" \
 	"fatal=$(grep -c ' verdict=fatal ' "$rules")"
 
-# rules: the documented table.
+# rules: the documented rules, applied to the listed properties.
+# One awk joins each rules line with the properties (no process per cell):
+# "context alloc gfp verdict context-flags alloc-flags blocking".
 bad=0
-while read -r c cl a g v _; do
-	ctx=${c#context=} class=${cl#class=} alloc=${a#alloc=} gfp=${g#gfp=}
-	verdict=${v#verdict=}
-	if [ "$rt" = yes ]; then
-		case $class in
-		hardirq) want=fatal ;;
-		*) [ "$ctx" = preempt_disabled ] && want=fatal || want=$verdict ;;
-		esac
-	else
-		std_verdict "$ctx" "$class" "$alloc" "$gfp"
-		want=$STD
-	fi
+awk 'FILENAME ~ /contexts$/ || FILENAME ~ /allocs$/ {
+		split($1, n, "="); for (i = 2; i <= NF; i++)
+			if ($i ~ /^flags=/) { f[n[2]] = substr($i, 7) }
+		next }
+	FILENAME ~ /gfps$/ { split($1, n, "="); b[n[2]] = substr($2, 10); next }
+	{ for (i = 1; i <= NF; i++) { split($i, kv, "="); w[kv[1]] = kv[2] }
+	  print w["context"], w["alloc"], w["gfp"], w["verdict"],
+		f[w["context"]], f[w["alloc"]], b[w["gfp"]] }' \
+	"$ctxs" "$GFPCTX_TMP/allocs" "$GFPCTX_TMP/gfps" "$rules" \
+	> "$GFPCTX_TMP/rules.props"
+while read -r ctx alloc gfp verdict cflags aflags blocking; do
+	doc_verdict "$cflags" "$aflags" "$blocking"
+	want=$STD
 	if [ "$verdict" != "$want" ]; then
 		[ $bad -lt 10 ] && gfpctx_msg "$ctx $alloc $gfp: $verdict, want $want"
 		bad=$((bad + 1))
 	fi
-done < "$rules"
-[ $bad -eq 0 ]
+done < "$GFPCTX_TMP/rules.props"
+[ $bad -eq 0 ] && [ -s "$GFPCTX_TMP/rules.props" ]
 gfpctx_result $? "verdicts as documented (rt=$rt)"
 
 # Refusals: EPERM, and the counters do not move.

@@ -30,19 +30,6 @@ PROCS=${GFPCTX_FUZZ_PROCS:-4}
 CONC_SECONDS=${GFPCTX_CONC_SECONDS:-5}
 WRITERS=4
 
-# The cell each available context runs: kmalloc GFP_ATOMIC where it is ok,
-# else the context's first ok cell. "context alloc gfp" per line.
-pick_cells() {
-	local ctx cell
-
-	for ctx in $GFPCTX_CONTEXTS; do
-		gfpctx_ctx_available "$ctx" || continue
-		cell=$(gfpctx_cells ok | grep "^$ctx kmalloc GFP_ATOMIC\$")
-		[ -z "$cell" ] && cell=$(gfpctx_cells ok | grep "^$ctx " | head -n 1)
-		[ -n "$cell" ] && echo "$cell"
-	done
-}
-
 # writer COUNT LOG ROUNDS: jobs of COUNT over the cells, ROUNDS times, or
 # until the stop file appears when ROUNDS is 0; one "result count" line
 # per job in LOG.
@@ -128,7 +115,7 @@ ktap_set_plan 10
 [ -x "$FUZZ" ] || ktap_exit_fail_msg "helper $FUZZ not built (run make)"
 SEED=${GFPCTX_FUZZ_SEED:-$(( $(gfpctx_now_cs) * 100000 + $$ ))}
 gfpctx_msg "seed=$SEED (GFPCTX_FUZZ_SEED=$SEED repeats this run)"
-pick_cells > "$GFPCTX_TMP/cells"
+gfpctx_pick_cells > "$GFPCTX_TMP/cells"
 
 # 1: the fuzzer.
 desc="fuzzer: $WRITES writes from $PROCS processes, allowed errors only"

@@ -26,6 +26,8 @@
  * real splats), never a valid count above 50 (4 with a size above 64 KiB
  * or an order above 4), never a valid timeout_ms above 2000.
  *
+ * Valid names come from the module's contexts, allocs and gfps files in DIR.
+ *
  * Output: "# " lines: the seed, every write that ended in an errno not
  * allowed (20 per process at most; all of them with -v), the totals.
  * Exit: KSFT_PASS, or KSFT_FAIL when a write ended in an errno outside
@@ -117,29 +119,33 @@ static int audit_on_allowed;
 
 /* ----------------------------------------------------------- dictionary */
 
-static const char * const ctx_names[] = {
-	"task", "workqueue", "kthread", "threaded_irq", "spinlock",
-	"spinlock_irqsave", "preempt_disabled", "bh_disabled", "rcu_read",
-	"timer", "tasklet", "bh_work", "hrtimer_soft", "hrtimer_hard",
-	"irq_work", "shared_irq", "ipi", NULL
+/*
+ * The valid names are the module's own: the name= words of its contexts,
+ * allocs and gfps files (load_names()), each table NULL-terminated.
+ */
+#define MAX_NAMES 64
+#define NAMES_LEN 4096
+
+struct names {
+	const char *file;
+	char text[NAMES_LEN];
+	const char *name[MAX_NAMES + 1];
 };
+
+static struct names ctx_table = { .file = "contexts" };
+static struct names alloc_table = { .file = "allocs" };
+static struct names gfp_table = { .file = "gfps" };
+static const char * const *ctx_names = ctx_table.name;
+static const char * const *alloc_names = alloc_table.name;
+static const char * const *gfp_names = gfp_table.name;
 
 static const char * const bad_ctx_names[] = {
 	"nowhere", "TASK", "task ", "tas", "taskk", "irq", "softirq",
 	"hardirq", NULL
 };
 
-static const char * const alloc_names[] = {
-	"kmalloc", "kzalloc", "kmem_cache", "pages", "vmalloc", "kvmalloc",
-	"mempool", NULL
-};
-
 static const char * const bad_alloc_names[] = {
 	"malloc", "KMALLOC", "kmalloc_node", "page", "vzalloc", NULL
-};
-
-static const char * const gfp_names[] = {
-	"GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", NULL
 };
 
 static const char * const bad_gfp_names[] = {
@@ -214,6 +220,45 @@ static int chance(unsigned int pct)
 }
 
 /* One entry of a NULL-terminated table. */
+/*
+ * Read DIR/t->file, one "name=<name> ..." line per entry, into t->name.
+ * 0, or -1 (with a "# " line) when it cannot be read, is too long, or
+ * names nothing.
+ */
+static int load_names(const char *dir, struct names *t)
+{
+	char path[PATH_MAX], *line, *save;
+	unsigned int n = 0;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, t->file);
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		printf("# %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	len = read(fd, t->text, sizeof(t->text) - 1);
+	close(fd);
+	if (len < 0 || len == sizeof(t->text) - 1) {
+		printf("# %s: %s\n", path, len < 0 ? strerror(errno) : "too long");
+		return -1;
+	}
+	t->text[len] = '\0';
+	for (line = strtok_r(t->text, "\n", &save); line && n < MAX_NAMES;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "name=", 5))
+			continue;
+		line += 5;
+		line[strcspn(line, " ")] = '\0';
+		t->name[n++] = line;
+	}
+	t->name[n] = NULL;
+	if (!n)
+		printf("# %s: no name= lines\n", path);
+	return n ? 0 : -1;
+}
+
 static const char *pick(const char * const *table)
 {
 	unsigned int n = 0;
@@ -979,6 +1024,9 @@ int main(int argc, char **argv)
 		printf("# no %s/run, stats or inject\n", dir);
 		return KSFT_FAIL;
 	}
+	if (load_names(dir, &ctx_table) || load_names(dir, &alloc_table) ||
+	    load_names(dir, &gfp_table))
+		return KSFT_FAIL;
 	printf("# gfpctx_fuzz: %llu writes from %d processes to %s/{run,stats,inject%s}\n",
 	       writes, procs, dir, file_present[F_AUDIT] ? ",audit" : "");
 	if (pipe(fds))

@@ -24,15 +24,11 @@ GFPCTX_VAL=
 GFPCTX_UNAVAILABLE=" "
 GFPCTX_BY_ORDER=" "
 
-# The tables of Documentation/gfpctx.rst, in table order.
-# shellcheck disable=SC2034
-GFPCTX_CONTEXTS="task workqueue kthread threaded_irq spinlock spinlock_irqsave
-preempt_disabled bh_disabled rcu_read timer tasklet bh_work hrtimer_soft
-hrtimer_hard irq_work shared_irq ipi"
-# shellcheck disable=SC2034
-GFPCTX_ALLOCS="kmalloc kzalloc kmem_cache pages vmalloc kvmalloc mempool"
-# shellcheck disable=SC2034
-GFPCTX_GFPS="GFP_KERNEL GFP_ATOMIC GFP_NOWAIT"
+# The module's tables, in table order: read from its contexts, allocs
+# and gfps files by gfpctx_snapshot_tables (never written down here).
+GFPCTX_CONTEXTS=
+GFPCTX_ALLOCS=
+GFPCTX_GFPS=
 
 # Kernel log lines that are never expected in a clean run.
 GFPCTX_SPLAT_RE='BUG:|WARNING:|Oops|general protection fault|kernel BUG at|'\
@@ -187,13 +183,27 @@ gfpctx_setup() {
 	gfpctx_snapshot_tables
 }
 
-# Copies of contexts and rules, read once per load.
+# gfpctx_names FILE: the name= words of a table file, on one line.
+gfpctx_names() {
+	sed -n 's/^name=\([^ ]*\).*/\1/p' "$1" | tr '\n' ' '
+}
+
+# Copies of contexts, rules, allocs and gfps, read once per load.
+# GFPCTX_CONTEXTS, GFPCTX_ALLOCS, GFPCTX_GFPS: the names, in table order;
 # GFPCTX_UNAVAILABLE: the unavailable contexts; GFPCTX_BY_ORDER: the
 # allocators a job sizes with order= (the others take size=).
 gfpctx_snapshot_tables() {
-	cat "$GFPCTX_DIR/contexts" > "$GFPCTX_TMP/contexts"
-	cat "$GFPCTX_DIR/rules" > "$GFPCTX_TMP/rules"
-	cat "$GFPCTX_DIR/allocs" > "$GFPCTX_TMP/allocs"
+	local t
+
+	for t in contexts rules allocs gfps; do
+		cat "$GFPCTX_DIR/$t" > "$GFPCTX_TMP/$t"
+	done
+	# shellcheck disable=SC2034 # read by the scripts
+	GFPCTX_CONTEXTS=$(gfpctx_names "$GFPCTX_TMP/contexts")
+	# shellcheck disable=SC2034
+	GFPCTX_ALLOCS=$(gfpctx_names "$GFPCTX_TMP/allocs")
+	# shellcheck disable=SC2034
+	GFPCTX_GFPS=$(gfpctx_names "$GFPCTX_TMP/gfps")
 	GFPCTX_UNAVAILABLE=" $(sed -n 's/^name=\([^ ]*\) .* available=no.*/\1/p' \
 		"$GFPCTX_TMP/contexts" | tr '\n' ' ')"
 	GFPCTX_BY_ORDER=" $(sed -n 's/^name=\([^ ]*\) sized_by=order .*/\1/p' \
@@ -351,13 +361,15 @@ gfpctx_cells() {
 		"$GFPCTX_TMP/rules"
 }
 
-# gfpctx_hardirq_ctx: the first available hard IRQ context whose kmalloc
-# GFP_ATOMIC cell is ok (status 1 and nothing when there is none, as on
-# PREEMPT_RT).
+# gfpctx_hardirq_ctx: the first available context of class hardirq whose
+# kmalloc GFP_ATOMIC cell is ok (status 1 and nothing when there is none,
+# as on PREEMPT_RT).
 gfpctx_hardirq_ctx() {
 	local c
 
-	for c in hrtimer_hard irq_work shared_irq ipi; do
+	# shellcheck disable=SC2013 # one word per line
+	for c in $(sed -n 's/^name=\([^ ]*\) class=hardirq .*/\1/p' \
+		"$GFPCTX_TMP/contexts"); do
 		if gfpctx_ctx_available "$c" &&
 		   [ "$(gfpctx_verdict "$c" kmalloc GFP_ATOMIC)" = ok ]; then
 			echo "$c"
@@ -365,6 +377,20 @@ gfpctx_hardirq_ctx() {
 		fi
 	done
 	return 1
+}
+
+# gfpctx_pick_cells: the cell each available context runs where one will
+# do: kmalloc GFP_ATOMIC where it is ok, else the context's first ok cell.
+# "context alloc gfp" per line.
+gfpctx_pick_cells() {
+	local ctx cell
+
+	for ctx in $GFPCTX_CONTEXTS; do
+		gfpctx_ctx_available "$ctx" || continue
+		cell=$(gfpctx_cells ok | grep "^$ctx kmalloc GFP_ATOMIC\$")
+		[ -z "$cell" ] && cell=$(gfpctx_cells ok | grep "^$ctx " | head -n 1)
+		[ -n "$cell" ] && echo "$cell"
+	done
 }
 
 # gfpctx_job_args ALLOC: the size or order words of a standard job.

@@ -84,7 +84,9 @@ gfpctx_header
 gfpctx_setup
 gfpctx_log_mark
 start_mark=$GFPCTX_MARK
-ktap_set_plan 29
+# shellcheck disable=SC2086
+set -- $GFPCTX_ALLOCS
+ktap_set_plan $(($# + 22))
 
 hirq=$(gfpctx_hardirq_ctx) || hirq=hrtimer_hard
 

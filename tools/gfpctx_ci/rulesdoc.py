@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-GFPS = ('GFP_KERNEL', 'GFP_ATOMIC', 'GFP_NOWAIT')
 SHORT = {'ok': 'ok', 'warns': 'W', 'fatal': 'F'}
 BEGIN = '.. rules-table-begin: {lane}'
 END = '.. rules-table-end: {lane}'
@@ -47,9 +46,11 @@ def _ordered(items: list[str]) -> list[str]:
 
 def render(rules: list[Rule]) -> str:
     """An rst simple table: a row per context, a column per allocator,
-    each cell the verdicts for GFP_KERNEL/GFP_ATOMIC/GFP_NOWAIT."""
+    each cell the verdicts of its gfp masks, in the module's order (the
+    order of the rules lines: GFP_KERNEL/GFP_ATOMIC/GFP_NOWAIT today)."""
     contexts = _ordered([r.context for r in rules])
     allocs = _ordered([r.alloc for r in rules])
+    gfps = _ordered([r.gfp for r in rules])
     verdict = {(r.context, r.alloc, r.gfp): r.verdict for r in rules}
     cls = {r.context: r.cls for r in rules}
     header = ['context', 'class'] + allocs
@@ -57,7 +58,7 @@ def render(rules: list[Rule]) -> str:
     for ctx in contexts:
         cells = []
         for alloc in allocs:
-            found = [SHORT[verdict[(ctx, alloc, g)]] for g in GFPS
+            found = [SHORT[verdict[(ctx, alloc, g)]] for g in gfps
                      if (ctx, alloc, g) in verdict]
             cells.append('/'.join(found))
         rows.append([ctx, cls[ctx]] + cells)
