@@ -53,6 +53,7 @@ static const struct {
 	{ EBUSY, "EBUSY" },
 	{ EEXIST, "EEXIST" },
 	{ ENODEV, "ENODEV" },
+	{ ENXIO, "ENXIO" },
 	{ EINVAL, "EINVAL" },
 	{ ENOSPC, "ENOSPC" },
 	{ ESPIPE, "ESPIPE" },

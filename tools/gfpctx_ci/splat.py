@@ -2,8 +2,12 @@
 """Find kernel splats (BUG, WARNING, lockdep, KASAN, ...) in a console log.
 
 One Splat per report. A splat is expected when it lies inside a window
-the tests declared with "gfpctx-expect: begin kind=..." and
-"gfpctx-expect: end" kernel log lines, and is of a declared kind.
+the tests declared with "gfpctx-expect: begin kind=... [func=PREFIX]" and
+"gfpctx-expect: end" kernel log lines, is of a declared kind, and, when
+the marker names func=PREFIX, has a frame of a function starting with
+PREFIX. A window ends at its end marker, at the next begin marker, or
+WINDOW_S seconds of log time after it began (a test killed inside its
+window does not leave it open to the end of the log).
 """
 from __future__ import annotations
 
@@ -12,8 +16,14 @@ from dataclasses import dataclass
 
 PREFIX = re.compile(r'^\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\s?'
                     r'|^\[\s*[TC]\d+\]\s?')
+TIME = re.compile(r'^\[\s*(\d+\.\d+)\]')
 MARKER = re.compile(r'gfpctx-expect:\s+(begin|end)\b(.*)$')
 KIND_WORD = re.compile(r'\bkind=(\S+)')
+FUNC_WORD = re.compile(r'\bfunc=(\S+)')
+# The longest a window stays open, in seconds of log time: a job's longest
+# deadline (GFPCTX_MAX_TIMEOUT_MS, 60 s) plus the wait for
+# __might_resched()'s rate limit and some slack.
+WINDOW_S = 75.0
 END = re.compile(r'^-+\[ end (trace|Kernel panic)')
 PANIC = re.compile(r'^Kernel panic - not syncing')
 CALL_TRACE = re.compile(r'^\s*Call Trace:')
@@ -89,16 +99,32 @@ class Splat:
     expected: bool
 
 
+@dataclass(frozen=True)
+class Window:
+    """What an open "gfpctx-expect: begin" marker declares."""
+    kinds: frozenset[str]
+    func: str  # a prefix one of the report's frames must have, or ''
+    since: float | None  # log time of the marker, when the log has one
+
+    def admits(self, kind: str, frames: list[str]) -> bool:
+        return kind in self.kinds and (
+            not self.func or any(f.startswith(self.func) for f in frames))
+
+
 def scan(console_text: str) -> list[Splat]:
-    messages = [_message(line) for line in
-                console_text.replace('\r\n', '\n').split('\n')]
+    lines = console_text.replace('\r\n', '\n').split('\n')
+    messages = [_message(line) for line in lines]
     splats: list[Splat] = []
-    window: set[str] | None = None  # kinds declared by the open marker
+    window: Window | None = None
     open_report = False
     for index, message in enumerate(messages):
+        now = _time(lines[index])
+        if window and window.since is not None and now is not None \
+                and now - window.since > WINDOW_S:
+            window = None
         marker = MARKER.search(message)
         if marker:
-            window = _marker(marker)
+            window = _marker(marker, now)
             continue
         if END.match(message):
             open_report = False
@@ -108,9 +134,11 @@ def scan(console_text: str) -> list[Splat]:
                                         message):
             continue
         function = _function(kind, messages, index)
+        expected = window is not None and window.admits(
+            kind, _frames(kind, messages, index))
         splats.append(Splat(kind=kind, line_no=index + 1,
                             title=message.strip(), function=function,
-                            expected=window is not None and kind in window))
+                            expected=expected))
         open_report = True
     return splats
 
@@ -123,12 +151,20 @@ def _message(line: str) -> str:
     return PREFIX.sub('', line.strip('\r\x00').rstrip(), count=1)
 
 
-def _marker(match: re.Match[str]) -> set[str] | None:
-    """The kinds a begin marker declares (kind=a kind=b or kind=a,b)."""
+def _time(line: str) -> float | None:
+    match = TIME.match(line.strip('\r\x00'))
+    return float(match.group(1)) if match else None
+
+
+def _marker(match: re.Match[str], now: float | None) -> Window | None:
+    """The window a begin marker opens (kind=a kind=b or kind=a,b, and an
+    optional func=PREFIX); None for an end marker."""
     if match.group(1) == 'end':
         return None
-    return {kind for word in KIND_WORD.findall(match.group(2))
-            for kind in word.split(',') if kind}
+    kinds = frozenset(kind for word in KIND_WORD.findall(match.group(2))
+                      for kind in word.split(',') if kind)
+    func = FUNC_WORD.search(match.group(2))
+    return Window(kinds, func.group(1) if func else '', now)
 
 
 def _kind(message: str) -> str | None:
@@ -165,6 +201,15 @@ def _function(kind: str, messages: list[str], index: int) -> str:
                if not MACHINERY.match(s)]
     ours = [s for s in symbols if s.startswith('gfpctx_')]
     return (ours or symbols or [''])[0]
+
+
+def _frames(kind: str, messages: list[str], index: int) -> list[str]:
+    """Every function a report names: its title's, its RIP's, its frames."""
+    title = TITLE_FUNC.search(messages[index])
+    report = _report_lines(kind, messages, index)
+    rips = [_symbol(m.group(1)) for m in map(RIP.match, report) if m]
+    return ([_symbol(title.group(1))] if title else []) + rips + \
+        _trace_symbols(report)
 
 
 def _report_lines(kind: str, messages: list[str], index: int) -> list[str]:
