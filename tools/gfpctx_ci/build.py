@@ -2,6 +2,7 @@
 kselftest target."""
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 import subprocess
@@ -92,17 +93,25 @@ def strict_build(kdir: Path, workdir: Path) -> list[str]:
 
 def install_kselftest(install_path: Path) -> Path | None:
     """Install selftests/gfpctx with the 6.12 tree's kselftest framework
-    into install_path; None (with a message) when it has no Makefile yet."""
+    into install_path; None (with a message) when it has no Makefile yet.
+
+    lib.mk builds a target inside tools/testing/selftests, so the target is
+    copied into the cached tree, which every run on the machine shares: the
+    copy, build and install hold an exclusive flock(2) on a file of that
+    tree, or two runs at once (two clones, two lanes) would build each
+    other's half-copied sources."""
     if not (SELFTESTS / "Makefile").is_file():
         print(f"gfpctx-ci: {SELFTESTS}/Makefile missing: kselftest install skipped")
         return None
     tree = kernel.selftest_tree() / "tools/testing/selftests"
     target = tree / "gfpctx"
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(SELFTESTS, target)
-    shutil.rmtree(install_path, ignore_errors=True)
-    shell.run(["make", "-C", str(tree), "TARGETS=gfpctx",
-               f"INSTALL_PATH={install_path}", "install"], quiet=True)
+    with open(tree / ".gfpctx-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(SELFTESTS, target)
+        shutil.rmtree(install_path, ignore_errors=True)
+        shell.run(["make", "-C", str(tree), "TARGETS=gfpctx",
+                   f"INSTALL_PATH={install_path}", "install"], quiet=True)
     if not (install_path / "run_kselftest.sh").is_file():
         raise BuildError(f"kselftest install made no {install_path}/run_kselftest.sh")
     return install_path
