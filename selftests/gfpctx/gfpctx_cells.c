@@ -7,7 +7,9 @@
  *
  *   ok       every `ok` cell of an available context, count=COUNT
  *            (default 1000), then again with free=process and a tenth of
- *            COUNT: each succeeds count of count in the context it
+ *            COUNT (a blocking mempool job: at most the pool's reserve,
+ *            which the module refuses to exceed, `reserve` in allocs and
+ *            `blocking` in gfps): each succeeds count of count in the context it
  *            claims, its timing figures
  *            are consistent, and the kernel printed no report meanwhile
  *            (the module's count per job, and /dev/kmsg read from this
@@ -21,8 +23,8 @@
  *            !TASK_RUNNING" (a softirq that runs on a task that is about
  *            to sleep, kernel/sched/core.c)
  *
- * The cells, contexts and allocators come from the module's own files
- * (rules, contexts, allocs under /sys/kernel/debug/gfpctx): nothing here
+ * The cells, contexts, allocators and gfps come from the module's own files
+ * (rules, contexts, allocs, gfps under /sys/kernel/debug/gfpctx): nothing here
  * names one. The kernel's reports are the module's in-kernel counts
  * (`last`: might_sleep=, frames=, ...); where the kernel does not export
  * the console tracepoint (`kernel`: console_tracepoint=no), they are read
@@ -66,7 +68,11 @@ static struct name_value unavailable[MAX_NAMES];
 static int ncontexts;
 /* allocator -> the key that sizes it (size or order) */
 static struct name_value sized_by[MAX_NAMES];
+/* allocator -> objects it keeps in reserve; gfp -> "yes" if it may block */
+static struct name_value reserve[MAX_NAMES];
 static int nallocs;
+static struct name_value blocking[MAX_NAMES];
+static int ngfps;
 static bool kmsg_fallback;
 
 /* The whole of a (small) file, NUL terminated; NULL on error. */
@@ -167,11 +173,23 @@ static void add_context(const char *line)
 
 static void add_alloc(const char *line)
 {
-	struct name_value *nv = &sized_by[nallocs];
+	struct name_value *nv = &sized_by[nallocs], *r = &reserve[nallocs];
 
 	if (nallocs < MAX_NAMES && field(line, "name", nv->name, NAME_LEN) &&
-	    field(line, "sized_by", nv->value, NAME_LEN))
+	    field(line, "sized_by", nv->value, NAME_LEN) &&
+	    field(line, "reserve", r->value, NAME_LEN)) {
+		snprintf(r->name, NAME_LEN, "%s", nv->name);
 		nallocs++;
+	}
+}
+
+static void add_gfp(const char *line)
+{
+	struct name_value *nv = &blocking[ngfps];
+
+	if (ngfps < MAX_NAMES && field(line, "name", nv->name, NAME_LEN) &&
+	    field(line, "blocking", nv->value, NAME_LEN))
+		ngfps++;
 }
 
 static void add_cell(const char *line)
@@ -194,6 +212,22 @@ static const char *lookup(struct name_value *t, int n, const char *name)
 		if (!strcmp(t[i].name, name))
 			return t[i].value;
 	return NULL;
+}
+
+/*
+ * The count of a free=process job of cell c: with a blocking gfp, an
+ * allocator with a reserve (mempool) keeps at most that many objects; more
+ * would wait for itself, and the module refuses it.
+ */
+static unsigned int keep_count(const struct cell *c, unsigned int count)
+{
+	const char *r = lookup(reserve, nallocs, c->alloc);
+	const char *b = lookup(blocking, ngfps, c->gfp);
+	unsigned int n = r ? strtoul(r, NULL, 10) : 0;
+
+	if (n && b && !strcmp(b, "yes") && count > n)
+		return n;
+	return count;
 }
 
 /* The reason a cell's context is unavailable, or NULL. */
@@ -679,6 +713,7 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	if (!each_line(GFPCTX_DIR "/contexts", add_context) ||
 	    !each_line(GFPCTX_DIR "/allocs", add_alloc) ||
+	    !each_line(GFPCTX_DIR "/gfps", add_gfp) ||
 	    !each_line(GFPCTX_DIR "/rules", add_cell))
 		ksft_exit_skip("cannot read the module's tables under %s\n",
 			       GFPCTX_DIR);
@@ -691,6 +726,7 @@ int main(int argc, char **argv)
 		       kmsg_fallback ? "; reports read from /dev/kmsg" : "");
 
 	if (!strcmp(mode, "ok")) {
+		unsigned int tenth = count > 10 ? count / 10 : 1;
 		int n = count_verdict("ok");
 
 		int locks = lockdep_on();
@@ -702,7 +738,8 @@ int main(int argc, char **argv)
 				run_ok(&cells[i], count, false);
 		for (i = 0; i < ncells; i++)
 			if (!strcmp(cells[i].verdict, "ok"))
-				run_ok(&cells[i], count > 10 ? count / 10 : 1, true);
+				run_ok(&cells[i], keep_count(&cells[i], tenth),
+				       true);
 		kmsg_result("no report in the kernel log while the ok cells ran");
 		lockdep_watched(locks, "lockdep was on while the ok cells ran");
 	} else if (!strcmp(mode, "provoke")) {
