@@ -181,7 +181,7 @@ static_assert(BIT(ARRAY_SIZE(gfpctx_alloc_flag_names) - 1) ==
 
 /*
  * One line per allocator: name, the key that sizes a job, its maximum,
- * its GFPCTX_ALLOC_* bits by name.
+ * the objects it keeps in reserve, its GFPCTX_ALLOC_* bits by name.
  */
 int gfpctx_allocs_show(struct seq_file *m, void *unused)
 {
@@ -190,9 +190,10 @@ int gfpctx_allocs_show(struct seq_file *m, void *unused)
 	for (a = 0; a < gfpctx_nr_allocs; a++) {
 		const struct gfpctx_alloc *alloc = &gfpctx_allocs[a];
 
-		seq_printf(m, "name=%s sized_by=%s max=%u", alloc->name,
+		seq_printf(m, "name=%s sized_by=%s max=%u reserve=%u",
+			   alloc->name,
 			   alloc->flags & GFPCTX_ALLOC_ORDER ? "order" : "size",
-			   gfpctx_alloc_max(alloc));
+			   gfpctx_alloc_max(alloc), alloc->reserve);
 		gfpctx_flags_show(m, alloc->flags, gfpctx_alloc_flag_names,
 				  ARRAY_SIZE(gfpctx_alloc_flag_names));
 		seq_putc(m, '\n');

@@ -283,10 +283,11 @@ gfpctx_stat() {
 }
 
 # gfpctx_expect_stats CONTEXT ALLOC GFP KEY=VALUE...: every KEY has VALUE
-# and the invariants hold (attempts == ok + failed, injected <= failed).
+# and the invariants hold (attempts == ok + failed, failed == injected +
+# alloc_failed).
 # On a mismatch, returns 1 with the reason in GFPCTX_WHY.
 gfpctx_expect_stats() {
-	local ctx="$1" alloc="$2" gfp="$3" line kv key want a o f i
+	local ctx="$1" alloc="$2" gfp="$3" line kv key want a o f i af
 
 	shift 3
 	GFPCTX_WHY=
@@ -314,10 +315,14 @@ gfpctx_expect_stats() {
 	f=$GFPCTX_VAL
 	gfpctx_get "$line" injected
 	i=$GFPCTX_VAL
-	if [ -n "$a" ] && [ -n "$o" ] && [ -n "$f" ] && [ -n "$i" ]; then
+	gfpctx_get "$line" alloc_failed
+	af=$GFPCTX_VAL
+	if [ -n "$a" ] && [ -n "$o" ] && [ -n "$f" ] && [ -n "$i" ] &&
+	   [ -n "$af" ]; then
 		[ "$a" -eq $((o + f)) ] ||
 			GFPCTX_WHY="$GFPCTX_WHY attempts!=ok+failed"
-		[ "$i" -le "$f" ] || GFPCTX_WHY="$GFPCTX_WHY injected>failed"
+		[ "$f" -eq $((i + af)) ] ||
+			GFPCTX_WHY="$GFPCTX_WHY failed!=injected+alloc_failed"
 	else
 		GFPCTX_WHY="$GFPCTX_WHY counters missing"
 	fi

@@ -4,16 +4,22 @@
 #
 # gfpctx: injected allocation failures are counted exactly, in process and
 # in atomic contexts, with the module's inject knob and with the kernel's
-# fault_attr (fail_alloc/, Documentation/fault-injection).
+# fault_attr (fail_alloc/, Documentation/fault-injection); and the kernel's
+# failslab and fail_page_alloc, filtered to the module's allocation site,
+# make the allocators themselves return NULL, so their own failure paths
+# run (a mempool's reserve, kvmalloc's fallback to vmalloc).
 
 DIR="$(dirname "$(readlink -f "$0")")"
 # shellcheck source=gfpctx_lib.sh
 . "$DIR/gfpctx_lib.sh"
 
 FA=$GFPCTX_DIR/fail_alloc
+FAILSLAB=$GFPCTX_DEBUGFS/failslab
+FAIL_PAGE=$GFPCTX_DEBUGFS/fail_page_alloc
 
 # inject_job DESC KNOB CONTEXT ALLOC GFP COUNT WANT_FAILED [WORD...]:
-# set the knob (if any), run one job, check the cell's counters. One test.
+# set the knob (if any), run one job, check the cell's counters: the
+# failures are the module's (injected), none the allocator's. One test.
 inject_job() {
 	local desc="$1" knob="$2" ctx="$3" alloc="$4" gfp="$5" count="$6"
 	local want="$7" r before after
@@ -45,7 +51,7 @@ inject_job() {
 		return
 	fi
 	if ! gfpctx_expect_stats "$ctx" "$alloc" "$gfp" attempts="$count" \
-		failed="$want" injected="$want" ok=$((count - want)) \
+		failed="$want" injected="$want" alloc_failed=0 ok=$((count - want)) \
 		ctx_mismatch=0; then
 		gfpctx_msg "$GFPCTX_WHY"
 		ktap_test_fail "$desc"
@@ -70,6 +76,83 @@ fa() {
 	echo "$2" > "$FA/$1" || gfpctx_msg "cannot write $2 to $FA/$1"
 }
 
+# kfa DIR KEY VALUE: set a file of one of the kernel's fault_attrs.
+kfa() {
+	echo "$3" > "$1/$2" || gfpctx_msg "cannot write $3 to $1/$2"
+}
+
+# site_range: "START END" of the text of gfpctx_call_alloc, the module's
+# one allocation site (job.c), from /proc/kallsyms: the module's next
+# symbol in address order ends it. Nothing when it cannot be read.
+site_range() {
+	grep '\[gfpctx\]$' /proc/kallsyms | sort | awk '
+		start { print start, "0x" $1; exit }
+		$3 ~ /^gfpctx_call_alloc/ && $1 !~ /^0+$/ { start = "0x" $1 }'
+}
+
+# kfa_arm DIR TIMES: fail the next TIMES calls (-1: every call), of any
+# gfp and order, in any task or context, whose stack passes through the
+# module's allocation site (require-start/require-end,
+# lib/fault-inject.c fail_stacktrace()).
+kfa_arm() {
+	kfa "$1" probability 0
+	kfa "$1" interval 1
+	kfa "$1" space 0
+	kfa "$1" verbose 0
+	kfa "$1" task-filter N
+	kfa "$1" ignore-gfp-wait N
+	[ -e "$1/min-order" ] && kfa "$1" min-order 0
+	[ -e "$1/ignore-gfp-highmem" ] && kfa "$1" ignore-gfp-highmem N
+	kfa "$1" stacktrace-depth 32
+	kfa "$1" require-start "$SITE_START"
+	kfa "$1" require-end "$SITE_END"
+	kfa "$1" times "$2"
+	kfa "$1" probability 100
+}
+
+# kfa_disarm DIR: never fail again, and no filter left behind.
+kfa_disarm() {
+	kfa "$1" probability 0
+	kfa "$1" times 1
+	kfa "$1" require-start 0
+	kfa "$1" require-end 18446744073709551615
+}
+
+# kernel_job DESC ATTR TIMES CONTEXT ALLOC GFP COUNT WANT [WORD...]: arm
+# the kernel's fault_attr ATTR for TIMES failures at the module's site,
+# run one job, disarm; its cell has WANT real allocator failures, and
+# TIMES > 0 were all used by the job (a reserve or a fallback may serve
+# them). One test.
+kernel_job() {
+	local desc="kernel injection: $1" attr="$2" times="$3" ctx="$4"
+	local alloc="$5" gfp="$6" count="$7" want="$8" r left
+
+	shift 8
+	case " $* " in
+	*" size="* | *" order="*) ;;
+	*) set -- "$(gfpctx_job_args "$alloc")" "$@" ;;
+	esac
+	kfa_arm "$attr" "$times"
+	gfpctx_reset
+	r=$(gfpctx_run "context=$ctx alloc=$alloc gfp=$gfp count=$count" "$@")
+	left=$(cat "$attr/times")
+	kfa_disarm "$attr"
+	if [ "$r" != OK ]; then
+		gfpctx_msg "$desc: job returned $r"
+		ktap_test_fail "$desc"
+	elif ! gfpctx_expect_stats "$ctx" "$alloc" "$gfp" attempts="$count" \
+		failed="$want" alloc_failed="$want" injected=0 \
+		ok=$((count - want)) ctx_mismatch=0; then
+		gfpctx_msg "$GFPCTX_WHY"
+		ktap_test_fail "$desc"
+	elif [ "$times" -gt 0 ] && [ "$left" != 0 ]; then
+		gfpctx_msg "$desc: ${attr##*/} times=$left after the job, want 0"
+		ktap_test_fail "$desc"
+	else
+		ktap_test_pass "$desc"
+	fi
+}
+
 # fa_defaults: fail_alloc/ back to never failing, quiet, no task filter.
 fa_defaults() {
 	fa probability 0
@@ -86,7 +169,7 @@ gfpctx_log_mark
 start_mark=$GFPCTX_MARK
 # shellcheck disable=SC2086
 set -- $GFPCTX_ALLOCS
-ktap_set_plan $(($# + 22))
+ktap_set_plan $((2 * $# + 25))
 
 hirq=$(gfpctx_hardirq_ctx) || hirq=hrtimer_hard
 
@@ -110,7 +193,7 @@ inject_job "fail_next=7 workqueue kmem_cache GFP_KERNEL" fail_next=7 \
 [ "$(gfpctx_inject_field fail_next)" = 0 ]
 gfpctx_result $? "fail_next is used up: reads 0"
 
-# Every allocator handles a NULL.
+# The knob fails an attempt of every allocator without calling it.
 for alloc in $GFPCTX_ALLOCS; do
 	inject_job "fail_next=3 task $alloc GFP_KERNEL" fail_next=3 \
 		task "$alloc" GFP_KERNEL 10 3
@@ -172,6 +255,54 @@ else
 		grep -q 'name fail_alloc'
 	gfpctx_result $? "fail_alloc verbose=1 logs FAULT_INJECTION name fail_alloc"
 	fa_defaults
+fi
+
+# The kernel's failslab and fail_page_alloc, at the module's allocation
+# site only: the allocator itself returns NULL (alloc_failed), or its own
+# failure path serves the call (a mempool's reserve, kvmalloc's vmalloc).
+# shellcheck disable=SC2046 # two words
+set -- $(site_range)
+SITE_START=$1 SITE_END=$2
+why=
+if [ ! -d "$FAILSLAB" ] || [ ! -d "$FAIL_PAGE" ]; then
+	why="no $FAILSLAB or $FAIL_PAGE (CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC off)"
+elif [ ! -e "$FAILSLAB/require-start" ]; then
+	why="no stack trace filter (CONFIG_FAULT_INJECTION_STACKTRACE_FILTER off): failures would hit the rest of the kernel"
+elif [ -z "$SITE_END" ]; then
+	why="gfpctx_call_alloc not in /proc/kallsyms"
+fi
+# shellcheck disable=SC2086
+set -- $GFPCTX_ALLOCS
+if [ -n "$why" ]; then
+	for alloc in "$@"; do
+		gfpctx_test_skip "kernel injection: task $alloc GFP_KERNEL" "$why"
+	done
+	for t in "$hirq kmalloc GFP_ATOMIC" "mempool GFP_ATOMIC past its reserve" \
+		"kvmalloc falls back to vmalloc"; do
+		gfpctx_test_skip "kernel injection: $t" "$why"
+	done
+else
+	gfpctx_msg "allocation site: $SITE_START-$SITE_END"
+	for alloc in "$@"; do
+		line=$(grep "^name=$alloc " "$GFPCTX_TMP/allocs")
+		gfpctx_get "$line" sized_by
+		attr=$FAILSLAB
+		[ "$GFPCTX_VAL" = order ] && attr=$FAIL_PAGE
+		gfpctx_get "$line" reserve
+		# A reserve serves the three failed calls: no failure then.
+		want=3
+		[ "$GFPCTX_VAL" -gt 0 ] && want=0
+		kernel_job "task $alloc GFP_KERNEL, ${attr##*/} times=3: $want NULL" \
+			"$attr" 3 task "$alloc" GFP_KERNEL 10 "$want"
+	done
+	kernel_job "$hirq kmalloc GFP_ATOMIC, failslab times=2" \
+		"$FAILSLAB" 2 "$hirq" kmalloc GFP_ATOMIC 10 2
+	# Every kmalloc of the pool fails: its 4 reserved objects, then NULL.
+	kernel_job "mempool GFP_ATOMIC past its reserve" \
+		"$FAILSLAB" -1 task mempool GFP_ATOMIC 8 4 free=process
+	# kmalloc of 8 KiB fails once: kvmalloc's vmalloc serves the call.
+	kernel_job "kvmalloc falls back to vmalloc" \
+		"$FAILSLAB" 1 task kvmalloc GFP_KERNEL 1 0 size=8192
 fi
 
 GFPCTX_MARK=$start_mark
