@@ -43,7 +43,7 @@ gfpctx_snapshot_tables
 gfpctx_pick_cells > "$GFPCTX_TMP/cells"
 # shellcheck disable=SC2086
 set -- $GFPCTX_CONTEXTS
-ktap_set_plan $(($# + 7))
+ktap_set_plan $(($# + 9))
 
 # A job in every context.
 for ctx in $GFPCTX_CONTEXTS; do
@@ -113,6 +113,50 @@ if [ $t -lt 1000 ] && [ "$a1" = "$a2" ] && [ "$a1" -lt 100000 ] &&
 	ktap_test_pass "$desc"
 else
 	ktap_test_fail "$desc"
+fi
+
+# A writer queued behind a long job on the module's IRQ line waits
+# killably (mutex_lock_killable()): killed, it goes at once, while the
+# job that holds the line still runs.
+desc="a writer waiting for a busy IRQ line can be killed"
+if ! gfpctx_ctx_available threaded_irq; then
+	gfpctx_test_skip "$desc" "$(gfpctx_ctx_why threaded_irq)"
+else
+	J="context=threaded_irq alloc=vmalloc gfp=GFP_KERNEL size=65536"
+	"$GFPCTX_WRITE" "$GFPCTX_DIR/run" "$J count=100000 timeout_ms=5000" \
+		> "$GFPCTX_TMP/holder" &
+	holder=$!
+	sleep 1
+	"$GFPCTX_WRITE" "$GFPCTX_DIR/run" "$J count=10" > "$GFPCTX_TMP/waiter" &
+	waiter=$!
+	sleep 1
+	kill -KILL $waiter 2>/dev/null
+	t0=$(gfpctx_now_cs)
+	wait $waiter 2>/dev/null
+	t=$(($(gfpctx_now_cs) - t0))
+	kill -0 $holder 2>/dev/null
+	held=$?
+	wait $holder 2>/dev/null
+	gfpctx_msg "killed waiter gone after ${t}0 ms; holder alive then: $([ $held -eq 0 ] && echo yes || echo no), ended $(cat "$GFPCTX_TMP/holder")"
+	[ $t -lt 100 ] && [ $held -eq 0 ]
+	gfpctx_result $? "$desc"
+fi
+
+# ipi with one CPU online: refused at once, with the reason in `last`.
+desc="ipi with one CPU online: EOPNOTSUPP, why=needs-2-cpus"
+cpu1=/sys/devices/system/cpu/cpu1/online
+if [ ! -w "$cpu1" ] || [ "$(cat "$cpu1")" != 1 ]; then
+	gfpctx_test_skip "$desc" "CPU 1 cannot be taken offline here ($cpu1)"
+elif ! echo 0 > "$cpu1"; then
+	gfpctx_test_skip "$desc" "writing 0 to $cpu1 failed"
+else
+	r=$(gfpctx_run "context=ipi alloc=kmalloc gfp=GFP_ATOMIC count=10")
+	gfpctx_get "$(cat "$GFPCTX_DIR/last")" why
+	echo 1 > "$cpu1" || gfpctx_msg "cannot bring CPU 1 back online"
+	gfpctx_msg "ipi, CPU 1 offline: $r why=$GFPCTX_VAL"
+	[ "$r why=$GFPCTX_VAL" = "EOPNOTSUPP why=needs-2-cpus" ] &&
+		[ "$(cat "$cpu1")" = 1 ]
+	gfpctx_result $? "$desc"
 fi
 
 # unload while jobs run. An open file of the module pins it (rmmod is
