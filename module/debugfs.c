@@ -56,7 +56,7 @@ static ssize_t gfpctx_run_write(struct file *file, const char __user *buf,
 		goto out_free_job;
 	ret = gfpctx_job_admit(job);
 	if (ret)
-		gfpctx_last_refused(job, ret);
+		gfpctx_last_record(job, ret);
 	else
 		ret = gfpctx_job_run(job);
 out_free_job:

@@ -263,7 +263,6 @@ void gfpctx_samples_exit(struct gfpctx_job *job);
 void gfpctx_sample_alloc(struct gfpctx_job *job, u64 ns);
 void gfpctx_sample_free(struct gfpctx_job *job, u64 ns);
 void gfpctx_last_record(struct gfpctx_job *job, int ret);
-void gfpctx_last_refused(struct gfpctx_job *job, int ret);
 int gfpctx_last_show(struct seq_file *m, void *unused);
 
 /* audit.c */

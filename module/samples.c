@@ -122,7 +122,10 @@ static void gfpctx_sort(u32 *samples, unsigned int n)
 		sort(samples, n, sizeof(*samples), gfpctx_u32_cmp, NULL);
 }
 
-/* Called in process context once the job's context is stopped. */
+/*
+ * Called in process context once the job's context is stopped, or once
+ * gfpctx_job_admit() refused it (no attempt then: its counters are zero).
+ */
 void gfpctx_last_record(struct gfpctx_job *job, int ret)
 {
 	struct gfpctx_last last = {
@@ -148,27 +151,6 @@ void gfpctx_last_record(struct gfpctx_job *job, int ret)
 	last.ns_p99 = gfpctx_percentile(job->alloc_ns, job->nalloc_ns, 99);
 	last.free_ns_p50 = gfpctx_percentile(job->free_ns, job->nfree_ns, 50);
 	last.free_ns_p99 = gfpctx_percentile(job->free_ns, job->nfree_ns, 99);
-
-	mutex_lock(&gfpctx_last_lock);
-	gfpctx_last = last;
-	mutex_unlock(&gfpctx_last_lock);
-}
-
-/*
- * A job the rules or its shape refused (gfpctx_job_admit()): recorded with
- * no attempt, and why.
- */
-void gfpctx_last_refused(struct gfpctx_job *job, int ret)
-{
-	struct gfpctx_last last = {
-		.ctx = job->ctx->name,
-		.alloc = job->alloc->name,
-		.gfp = job->gfp->name,
-		.size = job->size,
-		.time_calls = job->time_calls,
-		.ret = ret,
-		.why = job->why,
-	};
 
 	mutex_lock(&gfpctx_last_lock);
 	gfpctx_last = last;

@@ -31,6 +31,17 @@ run_cells() {
 	done
 }
 
+# kill_wait PID: SIGKILL a child, wait for it; t is how long it took to go,
+# in hundredths of a second.
+kill_wait() {
+	local t0
+
+	kill -KILL "$1" 2>/dev/null
+	t0=$(gfpctx_now_cs)
+	wait "$1" 2>/dev/null
+	t=$(($(gfpctx_now_cs) - t0))
+}
+
 gfpctx_header
 gfpctx_prepare
 gfpctx_log_mark
@@ -98,10 +109,7 @@ gfpctx_reset
 	> "$GFPCTX_TMP/killed" &
 pid=$!
 sleep 1
-kill -KILL $pid 2>/dev/null
-t0=$(gfpctx_now_cs)
-wait $pid 2>/dev/null
-t=$(($(gfpctx_now_cs) - t0))
+kill_wait $pid
 a1=$(gfpctx_stat task vmalloc GFP_KERNEL attempts)
 sleep 1
 a2=$(gfpctx_stat task vmalloc GFP_KERNEL attempts)
@@ -130,10 +138,7 @@ else
 	"$GFPCTX_WRITE" "$GFPCTX_DIR/run" "$J count=10" > "$GFPCTX_TMP/waiter" &
 	waiter=$!
 	sleep 1
-	kill -KILL $waiter 2>/dev/null
-	t0=$(gfpctx_now_cs)
-	wait $waiter 2>/dev/null
-	t=$(($(gfpctx_now_cs) - t0))
+	kill_wait $waiter
 	kill -0 $holder 2>/dev/null
 	held=$?
 	wait $holder 2>/dev/null
