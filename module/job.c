@@ -238,6 +238,17 @@ static bool gfpctx_pool_would_wait(const struct gfpctx_job *job)
 	       gfpflags_allow_blocking(job->gfp->flags);
 }
 
+/* A job refused for its shape: say why, once in a while, and return @err. */
+static int gfpctx_job_refuse(const struct gfpctx_job *job, int err)
+{
+	pr_info_ratelimited("refused: %s %s %s count=%u size=%zu%s%s: %s\n",
+			    job->ctx->name, job->alloc->name, job->gfp->name,
+			    job->count, job->size,
+			    job->free_process ? " free=process" : "",
+			    job->allow_warns ? " allow=warns" : "", job->why);
+	return err;
+}
+
 /*
  * May this job run on this kernel? 0, or the error the write returns with
  * job->why: -EOPNOTSUPP for a context not available here, -EPERM for a
@@ -258,26 +269,14 @@ int gfpctx_job_admit(struct gfpctx_job *job)
 	job->why = why;
 	if (v == GFPCTX_FATAL || (v == GFPCTX_WARNS && !job->allow_warns))
 		return -EPERM;
-	if (v == GFPCTX_WARNS) {
-		job->why = gfpctx_provoke_unsafe(job);
-		if (job->why)
-			goto refuse;
-	}
-	job->why = NULL;
+	job->why = v == GFPCTX_WARNS ? gfpctx_provoke_unsafe(job) : NULL;
+	if (job->why)
+		return gfpctx_job_refuse(job, -EPERM);
 	if (gfpctx_pool_would_wait(job)) {
 		job->why = "mempool-would-wait";
-		pr_info_ratelimited("refused: %s %s %s count=%u free=process: %s\n",
-				    job->ctx->name, job->alloc->name,
-				    job->gfp->name, job->count, job->why);
-		return -EINVAL;
+		return gfpctx_job_refuse(job, -EINVAL);
 	}
 	return 0;
-
-refuse:
-	pr_info_ratelimited("refused: %s %s %s count=%u size=%zu allow=warns: %s\n",
-			    job->ctx->name, job->alloc->name, job->gfp->name,
-			    job->count, job->size, job->why);
-	return -EPERM;
 }
 
 /*
