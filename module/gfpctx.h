@@ -85,8 +85,8 @@ struct gfpctx_tally {
 	u64 attempts;
 	u64 ok;
 	u64 failed;
-	u64 injected;		/* failed: the knob skipped the call */
-	u64 alloc_failed;	/* failed: the allocator returned NULL */
+	/* of failed: the knob skipped the call; the others are alloc_failed */
+	u64 injected;
 	u64 ctx_mismatch;
 	u64 timed;
 	u64 ns_min;

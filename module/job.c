@@ -217,7 +217,7 @@ static const char *gfpctx_provoke_unsafe(const struct gfpctx_job *job)
 {
 	if (job->count > GFPCTX_PROVOKE_MAX_COUNT)
 		return "provoke-too-many";
-	if (job->order || job->size > PAGE_SIZE)
+	if (job->size > PAGE_SIZE)	/* pages: PAGE_SIZE << order */
 		return "provoke-too-large";
 	if (job->free_process)
 		return "provoke-free-process";
@@ -350,8 +350,6 @@ static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
 	}
 	if (!obj) {
 		t->failed++;
-		if (!injected)
-			t->alloc_failed++;
 		pr_warn_ratelimited("%s %s %s size=%zu: allocation failed%s\n",
 				    job->ctx->name, job->alloc->name,
 				    job->gfp->name, job->size,

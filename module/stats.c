@@ -66,7 +66,6 @@ static void gfpctx_tally_add(struct gfpctx_tally *to,
 	to->ok += from->ok;
 	to->failed += from->failed;
 	to->injected += from->injected;
-	to->alloc_failed += from->alloc_failed;
 	to->ctx_mismatch += from->ctx_mismatch;
 	to->timed += from->timed;
 	to->ns_sum += from->ns_sum;
@@ -135,7 +134,8 @@ static void gfpctx_stats_show_cell(struct seq_file *m, unsigned int c,
 	seq_printf(m, "context=%s alloc=%s gfp=%s jobs=%llu attempts=%llu ok=%llu failed=%llu injected=%llu alloc_failed=%llu ctx_mismatch=%llu",
 		   gfpctx_contexts[c].name, gfpctx_allocs[a].name,
 		   gfpctx_gfps[g].name, t->jobs, t->attempts, t->ok,
-		   t->failed, t->injected, t->alloc_failed, t->ctx_mismatch);
+		   t->failed, t->injected, t->failed - t->injected,
+		   t->ctx_mismatch);
 	seq_printf(m, " timed=%llu ns_min=%llu ns_mean=%llu ns_max=%llu free_ns_min=%llu free_ns_mean=%llu free_ns_max=%llu hist=",
 		   t->timed, gfpctx_min(t->ns_min),
 		   gfpctx_mean(t->ns_sum, t->timed),
