@@ -71,14 +71,14 @@ inject_job() {
 	ktap_test_pass "$desc"
 }
 
-# fa KEY VALUE: set a file of the module's fault_attr.
-fa() {
-	echo "$2" > "$FA/$1" || gfpctx_msg "cannot write $2 to $FA/$1"
-}
-
 # kfa DIR KEY VALUE: set a file of one of the kernel's fault_attrs.
 kfa() {
 	echo "$3" > "$1/$2" || gfpctx_msg "cannot write $3 to $1/$2"
+}
+
+# fa KEY VALUE: set a file of the module's fault_attr.
+fa() {
+	kfa "$FA" "$1" "$2"
 }
 
 # site_range: "START END" of the text of gfpctx_call_alloc, the module's
