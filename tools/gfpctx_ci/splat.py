@@ -133,9 +133,9 @@ def scan(console_text: str) -> list[Splat]:
         if kind is None or _same_report(splats, kind, index, open_report,
                                         message):
             continue
-        function = _function(kind, messages, index)
-        expected = window is not None and window.admits(
-            kind, _frames(kind, messages, index))
+        names = _Names.of(kind, messages, index)
+        function = names.blamed()
+        expected = window is not None and window.admits(kind, names.all())
         splats.append(Splat(kind=kind, line_no=index + 1,
                             title=message.strip(), function=function,
                             expected=expected))
@@ -185,31 +185,37 @@ def _same_report(splats: list[Splat], kind: str, index: int,
     return open_report and kind in SAME_REPORT.get(splats[-1].kind, ())
 
 
-def _function(kind: str, messages: list[str], index: int) -> str:
-    """The function a report blames, without module name or suffixes.
+@dataclass(frozen=True)
+class _Names:
+    """The functions a report names, read once: its title's ("at
+    file:line func+0x.." or "in func+0x.."), its RIP lines', and its call
+    trace's reliable frames, without module names or suffixes."""
+    title: str | None
+    rips: list[str]
+    trace: list[str]
 
-    In order: the title's "at file:line func+0x.." or "in func+0x..";
-    then, gfpctx_ symbols first, the RIP and the call trace's reliable
-    frames, skipping report machinery (dump_stack, __might_resched, ...).
-    """
-    title = TITLE_FUNC.search(messages[index])
-    if title:
-        return _symbol(title.group(1))
-    report = _report_lines(kind, messages, index)
-    rips = [_symbol(m.group(1)) for m in map(RIP.match, report) if m]
-    symbols = [s for s in rips[:1] + _trace_symbols(report)
-               if not MACHINERY.match(s)]
-    ours = [s for s in symbols if s.startswith('gfpctx_')]
-    return (ours or symbols or [''])[0]
+    @classmethod
+    def of(cls, kind: str, messages: list[str], index: int) -> _Names:
+        title = TITLE_FUNC.search(messages[index])
+        report = _report_lines(kind, messages, index)
+        return cls(_symbol(title.group(1)) if title else None,
+                   [_symbol(m.group(1)) for m in map(RIP.match, report) if m],
+                   _trace_symbols(report))
 
+    def blamed(self) -> str:
+        """The function the report blames: the title's; else, gfpctx_
+        symbols first, the first RIP and the trace, skipping report
+        machinery (dump_stack, __might_resched, ...)."""
+        if self.title:
+            return self.title
+        symbols = [s for s in self.rips[:1] + self.trace
+                   if not MACHINERY.match(s)]
+        ours = [s for s in symbols if s.startswith('gfpctx_')]
+        return (ours or symbols or [''])[0]
 
-def _frames(kind: str, messages: list[str], index: int) -> list[str]:
-    """Every function a report names: its title's, its RIP's, its frames."""
-    title = TITLE_FUNC.search(messages[index])
-    report = _report_lines(kind, messages, index)
-    rips = [_symbol(m.group(1)) for m in map(RIP.match, report) if m]
-    return ([_symbol(title.group(1))] if title else []) + rips + \
-        _trace_symbols(report)
+    def all(self) -> list[str]:
+        """Every function the report names (for an expect window's func=)."""
+        return ([self.title] if self.title else []) + self.rips + self.trace
 
 
 def _report_lines(kind: str, messages: list[str], index: int) -> list[str]:
