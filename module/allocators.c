@@ -4,6 +4,7 @@
 
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/rcupdate.h>
 #include <linux/vmalloc.h>
 
 #include "gfpctx.h"
@@ -75,9 +76,27 @@ static void *gfpctx_kvmalloc(struct gfpctx_job *job)
 	return kvmalloc(job->size, job->gfp->flags);
 }
 
+/* What kvfree_rcu() needs of an object: an rcu_head in its first bytes. */
+struct gfpctx_rcu_obj {
+	struct rcu_head rcu;
+};
+
+/*
+ * kvfree(): "Context: Either preemptible task context or not-NMI
+ * interrupt" (mm/slub.c): vfree() may sleep. Where vmalloc takes
+ * non-blocking gfp, kvmalloc() in an atomic section may return vmalloc
+ * memory above a page; such an object goes to kvfree_rcu(), which may be
+ * called from any context but NMI (include/linux/rcupdate.h).
+ */
 static void gfpctx_kvfree(struct gfpctx_job *job, void *obj)
 {
-	kvfree(obj);
+	unsigned int flags = gfpctx_ctx_flags(job->ctx);
+
+	if (is_vmalloc_addr(obj) && (flags & GFPCTX_CTX_ATOMIC) &&
+	    !(flags & GFPCTX_CTX_INTERRUPT))
+		kvfree_rcu((struct gfpctx_rcu_obj *)obj, rcu);
+	else
+		kvfree(obj);
 }
 
 static int gfpctx_pool_setup(struct gfpctx_job *job)

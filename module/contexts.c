@@ -372,6 +372,25 @@ static int gfpctx_fire_ipi(struct gfpctx_job *job)
 	return ret;
 }
 
+/* The flags of the interrupt contexts (gfpctx.h says what each bit means). */
+#define GFPCTX_SOFTIRQ_FLAGS \
+	(GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT | GFPCTX_CTX_SOFTIRQ)
+/*
+ * A device handler: lockdep gives it a threaded wait context, as it could
+ * be force-threaded (lockdep_hardirq_threaded() in handle_irq_event_percpu(),
+ * kernel/irq/handle.c; task_wait_context(), kernel/locking/lockdep.c).
+ */
+#define GFPCTX_HARDIRQ_FLAGS \
+	(GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT | GFPCTX_CTX_HARDIRQ)
+/*
+ * IPIs, HARD irq_work and HARD hrtimers stay in hard IRQ even on
+ * PREEMPT_RT, and lockdep gives them a raw wait context
+ * (lockdep_irq_work_enter(), lockdep_hrtimer_enter(), include/linux/irqflags.h).
+ */
+#define GFPCTX_RAW_HARDIRQ_FLAGS (GFPCTX_HARDIRQ_FLAGS | GFPCTX_CTX_RAW_WAIT)
+#define GFPCTX_RT_RAW_HARDIRQ_FLAGS \
+	(GFPCTX_CTX_RAW | GFPCTX_CTX_HARDIRQ | GFPCTX_CTX_RAW_WAIT)
+
 /* Add a new context here; documented in Documentation/gfpctx.rst. */
 const struct gfpctx_context gfpctx_contexts[] = {
 	{
@@ -435,21 +454,21 @@ const struct gfpctx_context gfpctx_contexts[] = {
 	}, {
 		.name = "timer",
 		.class = GFPCTX_SOFTIRQ, .rt_class = GFPCTX_SOFTIRQ,
-		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.flags = GFPCTX_SOFTIRQ_FLAGS,
 		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
 		.start = gfpctx_start_timer, .fire = gfpctx_fire_timer,
 		.stop = gfpctx_stop_timer, .in_context = gfpctx_in_softirq,
 	}, {
 		.name = "tasklet",
 		.class = GFPCTX_SOFTIRQ, .rt_class = GFPCTX_SOFTIRQ,
-		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.flags = GFPCTX_SOFTIRQ_FLAGS,
 		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
 		.start = gfpctx_start_tasklet, .fire = gfpctx_fire_tasklet,
 		.stop = gfpctx_stop_tasklet, .in_context = gfpctx_in_softirq,
 	}, {
 		.name = "bh_work",
 		.class = GFPCTX_SOFTIRQ, .rt_class = GFPCTX_SOFTIRQ,
-		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.flags = GFPCTX_SOFTIRQ_FLAGS,
 		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
 		.unavailable = gfpctx_no_wq_bh,
 		.start = gfpctx_start_bh_work, .fire = gfpctx_fire_bh_work,
@@ -457,7 +476,7 @@ const struct gfpctx_context gfpctx_contexts[] = {
 	}, {
 		.name = "hrtimer_soft",
 		.class = GFPCTX_SOFTIRQ, .rt_class = GFPCTX_SOFTIRQ,
-		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.flags = GFPCTX_SOFTIRQ_FLAGS,
 		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
 		.start = gfpctx_start_hrtimer_soft,
 		.fire = gfpctx_fire_hrtimer_soft,
@@ -465,22 +484,22 @@ const struct gfpctx_context gfpctx_contexts[] = {
 	}, {
 		.name = "hrtimer_hard",
 		.class = GFPCTX_HARDIRQ, .rt_class = GFPCTX_HARDIRQ,
-		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
-		.rt_flags = GFPCTX_CTX_RAW,
+		.flags = GFPCTX_RAW_HARDIRQ_FLAGS,
+		.rt_flags = GFPCTX_RT_RAW_HARDIRQ_FLAGS,
 		.start = gfpctx_start_hrtimer_hard,
 		.fire = gfpctx_fire_hrtimer_hard,
 		.stop = gfpctx_stop_hrtimer, .in_context = gfpctx_in_hardirq,
 	}, {
 		.name = "irq_work",
 		.class = GFPCTX_HARDIRQ, .rt_class = GFPCTX_HARDIRQ,
-		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
-		.rt_flags = GFPCTX_CTX_RAW,
+		.flags = GFPCTX_RAW_HARDIRQ_FLAGS,
+		.rt_flags = GFPCTX_RT_RAW_HARDIRQ_FLAGS,
 		.start = gfpctx_start_irq_work, .fire = gfpctx_fire_irq_work,
 		.stop = gfpctx_stop_irq_work, .in_context = gfpctx_in_hardirq,
 	}, {
 		.name = "shared_irq",
 		.class = GFPCTX_HARDIRQ, .rt_class = GFPCTX_PROCESS_ATOMIC,
-		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.flags = GFPCTX_HARDIRQ_FLAGS,
 		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
 		.start = gfpctx_shared_irq_start,
 		.fire = gfpctx_shared_irq_fire,
@@ -489,8 +508,8 @@ const struct gfpctx_context gfpctx_contexts[] = {
 	}, {
 		.name = "ipi",
 		.class = GFPCTX_HARDIRQ, .rt_class = GFPCTX_HARDIRQ,
-		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
-		.rt_flags = GFPCTX_CTX_RAW,
+		.flags = GFPCTX_RAW_HARDIRQ_FLAGS,
+		.rt_flags = GFPCTX_RT_RAW_HARDIRQ_FLAGS,
 		.unavailable = gfpctx_no_second_cpu,
 		.fire = gfpctx_fire_ipi,
 		.in_context = gfpctx_in_ipi,
@@ -523,11 +542,11 @@ const char *gfpctx_class_name(enum gfpctx_class class)
 
 int gfpctx_contexts_init(void)
 {
-	gfpctx_wq = alloc_workqueue("gfpctx", 0, 0);
+	gfpctx_wq = alloc_workqueue("gfpctx", GFPCTX_WQ_PERCPU, 0);
 	if (!gfpctx_wq)
 		return -ENOMEM;
 
-	gfpctx_kworker = kthread_create_worker(0, "gfpctx");
+	gfpctx_kworker = gfpctx_kthread_run_worker("gfpctx");
 	if (IS_ERR(gfpctx_kworker)) {
 		destroy_workqueue(gfpctx_wq);
 		return PTR_ERR(gfpctx_kworker);

@@ -162,10 +162,10 @@ static const struct file_operations gfpctx_audit_fops = {
 
 /* The GFPCTX_CTX_* bits, by name, for the selftests. */
 static const char * const gfpctx_ctx_flag_names[] = {
-	"atomic", "interrupt", "raw",
+	"atomic", "interrupt", "raw", "hardirq", "softirq", "raw_wait",
 };
 
-static_assert(BIT(ARRAY_SIZE(gfpctx_ctx_flag_names) - 1) == GFPCTX_CTX_RAW);
+static_assert(BIT(ARRAY_SIZE(gfpctx_ctx_flag_names) - 1) == GFPCTX_CTX_RAW_WAIT);
 
 /* " flags=a,b": the names of the bits set in @flags, or " flags=none". */
 void gfpctx_flags_show(struct seq_file *m, unsigned int flags,
@@ -222,6 +222,10 @@ static int gfpctx_kernel_show(struct seq_file *m, void *unused)
 		   gfpctx_yes(IS_ENABLED(CONFIG_FAULT_INJECTION_DEBUG_FS)));
 	seq_printf(m, "lockdep=%s\n",
 		   gfpctx_yes(IS_ENABLED(CONFIG_PROVE_LOCKING)));
+	seq_printf(m, "raw_lock_nesting=%s\n",
+		   gfpctx_yes(IS_ENABLED(CONFIG_PROVE_RAW_LOCK_NESTING)));
+	seq_printf(m, "vmalloc_nonblocking=%s\n",
+		   gfpctx_yes(GFPCTX_VMALLOC_NONBLOCKING));
 	seq_printf(m, "kmemleak=%s\n",
 		   gfpctx_yes(IS_ENABLED(CONFIG_DEBUG_KMEMLEAK)));
 	seq_printf(m, "cpus=%u\n", num_online_cpus());

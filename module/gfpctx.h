@@ -59,9 +59,14 @@ enum gfpctx_verdict {
 #define GFPCTX_CTX_ATOMIC	BIT(0)	/* must not sleep */
 #define GFPCTX_CTX_INTERRUPT	BIT(1)	/* in_interrupt() is true */
 #define GFPCTX_CTX_RAW		BIT(2)	/* PREEMPT_RT: may not allocate */
+#define GFPCTX_CTX_HARDIRQ	BIT(3)	/* in_hardirq() is true */
+/* a softirq run on the back of whatever task it interrupted (not PREEMPT_RT) */
+#define GFPCTX_CTX_SOFTIRQ	BIT(4)
+/* lockdep gives it a raw (spinning) wait context: no spinlock_t inside */
+#define GFPCTX_CTX_RAW_WAIT	BIT(5)
 
 /* What an allocator may do. */
-#define GFPCTX_ALLOC_VMALLOC	BIT(0)	/* uses vmalloc when gfp may block */
+#define GFPCTX_ALLOC_VMALLOC	BIT(0)	/* may call vmalloc (rules.c: when) */
 #define GFPCTX_ALLOC_KERNEL_ONLY BIT(1)	/* takes GFP_KERNEL only */
 #define GFPCTX_ALLOC_ORDER	BIT(2)	/* sized by order=, not size= */
 

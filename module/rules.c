@@ -25,6 +25,33 @@ static const struct gfpctx_rule gfpctx_rules[] = {
 	 */
 	{ .ctx_has = GFPCTX_CTX_RAW,
 	  .verdict = GFPCTX_FATAL, .why = "rt-no-alloc-in-raw-context" },
+#ifdef CONFIG_PROVE_RAW_LOCK_NESTING
+	/*
+	 * lockdep checks PREEMPT_RT's lock nesting here (on by default with
+	 * PROVE_LOCKING where the architecture supports RT in 7.x's
+	 * lib/Kconfig.debug; 6.12 asks): an allocator's spinlock_t in a raw
+	 * wait context is `[ BUG: Invalid wait context ]`, after which
+	 * lockdep is off for the boot (check_wait_context(),
+	 * kernel/locking/lockdep.c).
+	 */
+	{ .ctx_has = GFPCTX_CTX_RAW_WAIT,
+	  .verdict = GFPCTX_FATAL, .why = "raw-lock-nesting-checked" },
+#endif
+#ifdef GFPCTX_HAVE_VMALLOC_NONBLOCKING
+	/*
+	 * vmalloc takes non-blocking gfp (7.x, not 6.12), and kvmalloc falls
+	 * back to it with any gfp when kmalloc fails above PAGE_SIZE, always
+	 * above KMALLOC_MAX_SIZE (__kvmalloc_node_noprof(), mm/slub.c). In
+	 * hard IRQ: BUG_ON(in_nmi() || in_hardirq()) in __get_vm_area_node();
+	 * in a softirq, vmalloc's spinlocks (free_vmap_area_lock,
+	 * mm/vmalloc.c) are taken with BH enabled elsewhere: a self-deadlock.
+	 * A cell's verdict is its worst size's.
+	 */
+	{ .ctx_has = GFPCTX_CTX_HARDIRQ, .alloc_has = GFPCTX_ALLOC_VMALLOC,
+	  .verdict = GFPCTX_FATAL, .why = "vmalloc-in-hardirq-bugs" },
+	{ .ctx_has = GFPCTX_CTX_SOFTIRQ, .alloc_has = GFPCTX_ALLOC_VMALLOC,
+	  .verdict = GFPCTX_FATAL, .why = "vmalloc-locks-not-softirq-safe" },
+#else
 	/*
 	 * vmalloc: BUG_ON(in_interrupt()) in __get_vm_area_node(); kvmalloc
 	 * falls back to it when the gfp may block.
@@ -32,6 +59,7 @@ static const struct gfpctx_rule gfpctx_rules[] = {
 	{ .ctx_has = GFPCTX_CTX_INTERRUPT, .alloc_has = GFPCTX_ALLOC_VMALLOC,
 	  .blocking = true,
 	  .verdict = GFPCTX_FATAL, .why = "vmalloc-in-interrupt-bugs" },
+#endif
 	/* might_alloc() -> might_sleep_if(gfpflags_allow_blocking()) */
 	{ .ctx_has = GFPCTX_CTX_ATOMIC, .blocking = true,
 	  .verdict = GFPCTX_WARNS, .why = "blocking-gfp-in-atomic" },

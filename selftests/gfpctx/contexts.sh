@@ -11,7 +11,8 @@ DIR="$(dirname "$(readlink -f "$0")")"
 . "$DIR/gfpctx_lib.sh"
 
 CLASS_RE='(process|process-atomic|softirq|hardirq)'
-CTX_FLAGS_RE='(none|atomic|atomic,interrupt|atomic,raw|raw|atomic,interrupt,raw)'
+CTX_FLAG='(atomic|interrupt|raw|hardirq|softirq|raw_wait)'
+CTX_FLAGS_RE="(none|$CTX_FLAG(,$CTX_FLAG)*)"
 
 # has WORDS FLAG: FLAG is one of the comma-separated WORDS.
 has() {
@@ -25,17 +26,25 @@ has() {
 # properties the module lists (contexts' flags, allocs' flags, gfps'
 # blocking), into STD; first match wins. No subshell: once per cell.
 # - raw (PREEMPT_RT, a truly atomic context): no allocation at all;
-# - interrupt, an allocator that uses vmalloc, a blocking gfp: fatal
-#   (BUG_ON(in_interrupt()) in __get_vm_area_node());
+# - raw_wait where lockdep checks PREEMPT_RT's lock nesting
+#   (raw_lock_nesting=yes in the kernel file): fatal, lockdep's report;
+# - an allocator that may use vmalloc: where vmalloc takes non-blocking
+#   gfp (vmalloc_nonblocking=yes), in hardirq (BUG_ON) or softirq (its
+#   locks): fatal whatever the gfp; elsewhere, in interrupt with a
+#   blocking gfp: fatal (BUG_ON(in_interrupt()) in __get_vm_area_node());
 # - atomic and a blocking gfp: warns (might_alloc());
 # - else ok.
 doc_verdict() {
 	local cflags="$1" aflags="$2" blocking="$3"
 
-	if has "$cflags" raw; then
+	if has "$cflags" raw ||
+	   { [ "$nesting" = yes ] && has "$cflags" raw_wait; }; then
 		STD=fatal
-	elif has "$cflags" interrupt && has "$aflags" vmalloc &&
-	     [ "$blocking" = yes ]; then
+	elif has "$aflags" vmalloc && [ "$vnb" = yes ] &&
+	     { has "$cflags" hardirq || has "$cflags" softirq; }; then
+		STD=fatal
+	elif has "$aflags" vmalloc && [ "$vnb" != yes ] &&
+	     has "$cflags" interrupt && [ "$blocking" = yes ]; then
 		STD=fatal
 	elif has "$cflags" atomic && [ "$blocking" = yes ]; then
 		STD=warns
@@ -47,7 +56,9 @@ doc_verdict() {
 # A context's class against its flags, into STD (empty when they agree):
 # process contexts may sleep, softirq and hardirq are interrupt context,
 # process-atomic ones are atomic (on PREEMPT_RT the truly atomic are
-# raw), and only PREEMPT_RT has raw contexts.
+# raw), only PREEMPT_RT has raw contexts and only it threads softirqs;
+# hardirq contexts alone are in_hardirq(), and only they have a raw wait
+# context.
 class_disagrees() {
 	local class="$1" flags="$2" rt="$3"
 
@@ -56,14 +67,24 @@ class_disagrees() {
 		STD="raw on a kernel without PREEMPT_RT"
 		return
 	fi
+	if has "$flags" softirq && [ "$rt" = yes ]; then
+		STD="an unthreaded softirq on PREEMPT_RT"
+		return
+	fi
+	if has "$flags" raw_wait && ! has "$flags" hardirq; then
+		STD="a raw wait context out of hard IRQ"
+		return
+	fi
 	case $class in
 	process) [ "$flags" = none ] || STD="process but $flags" ;;
-	softirq) has "$flags" atomic && has "$flags" interrupt ||
-		STD="softirq but $flags" ;;
-	hardirq) { has "$flags" atomic && has "$flags" interrupt; } ||
-		{ [ "$rt" = yes ] && has "$flags" raw; } ||
+	softirq) has "$flags" atomic && has "$flags" interrupt &&
+		! has "$flags" hardirq || STD="softirq but $flags" ;;
+	hardirq) { { has "$flags" atomic && has "$flags" interrupt; } ||
+		{ [ "$rt" = yes ] && has "$flags" raw; }; } &&
+		has "$flags" hardirq && ! has "$flags" softirq ||
 		STD="hardirq but $flags" ;;
-	process-atomic) has "$flags" atomic || has "$flags" raw ||
+	process-atomic) { has "$flags" atomic || has "$flags" raw; } &&
+		! has "$flags" hardirq && ! has "$flags" softirq ||
 		STD="process-atomic but $flags" ;;
 	esac
 }
@@ -112,6 +133,8 @@ gfpctx_snapshot_tables
 ctxs="$GFPCTX_TMP/contexts"
 rules="$GFPCTX_TMP/rules"
 rt=$(gfpctx_kernel preempt_rt)
+nesting=$(gfpctx_kernel raw_lock_nesting)
+vnb=$(gfpctx_kernel vmalloc_nonblocking)
 gfpctx_msg "kernel: $(tr '\n' ' ' < "$GFPCTX_DIR/kernel" 2>/dev/null)"
 
 # The load line matches the contexts file.
@@ -228,7 +251,7 @@ while read -r ctx alloc gfp verdict cflags aflags blocking; do
 	fi
 done < "$GFPCTX_TMP/rules.props"
 [ $bad -eq 0 ] && [ -s "$GFPCTX_TMP/rules.props" ]
-gfpctx_result $? "verdicts as documented (rt=$rt)"
+gfpctx_result $? "verdicts as documented (rt=$rt raw_lock_nesting=$nesting vmalloc_nonblocking=$vnb)"
 
 # Refusals: EPERM, and the counters do not move.
 gfpctx_reset
