@@ -13,7 +13,11 @@
  *            claims, its timing figures
  *            are consistent, and the kernel printed no report meanwhile
  *            (the module's count per job, and /dev/kmsg read from this
- *            program's own start: no dependency on older log lines)
+ *            program's own start: no dependency on older log lines);
+ *            last, each once at the largest size its allocator admits
+ *            (`max` in allocs): the one attempt may fail, as a large
+ *            atomic allocation may, but it ends in its context and the
+ *            kernel says nothing
  *   provoke  every `warns` cell: refused with EPERM and stats unchanged
  *            without allow=warns; with it, one attempt gives exactly one
  *            "BUG: sleeping function called from invalid context" with a
@@ -70,6 +74,8 @@ static int ncontexts;
 static struct name_value sized_by[MAX_NAMES];
 /* allocator -> objects it keeps in reserve; gfp -> "yes" if it may block */
 static struct name_value reserve[MAX_NAMES];
+/* allocator -> the largest size or order a job may ask for */
+static struct name_value max_of[MAX_NAMES];
 static int nallocs;
 static struct name_value blocking[MAX_NAMES];
 static int ngfps;
@@ -174,11 +180,14 @@ static void add_context(const char *line)
 static void add_alloc(const char *line)
 {
 	struct name_value *nv = &sized_by[nallocs], *r = &reserve[nallocs];
+	struct name_value *m = &max_of[nallocs];
 
 	if (nallocs < MAX_NAMES && field(line, "name", nv->name, NAME_LEN) &&
 	    field(line, "sized_by", nv->value, NAME_LEN) &&
-	    field(line, "reserve", r->value, NAME_LEN)) {
+	    field(line, "reserve", r->value, NAME_LEN) &&
+	    field(line, "max", m->value, NAME_LEN)) {
 		snprintf(r->name, NAME_LEN, "%s", nv->name);
+		snprintf(m->name, NAME_LEN, "%s", nv->name);
 		nallocs++;
 	}
 }
@@ -277,16 +286,20 @@ static const char *errname(int err)
 	return buf;
 }
 
-/* The words of a job of cell c (the standard size: 64 B or order 0). */
+/*
+ * The words of a job of cell c: the standard size (64 B or order 0), or
+ * with largest the allocator's max.
+ */
 static void job_words(char *buf, size_t size, const struct cell *c,
-		      unsigned int count, const char *extra)
+		      unsigned int count, bool largest, const char *extra)
 {
 	const char *key = lookup(sized_by, nallocs, c->alloc);
+	const char *max = lookup(max_of, nallocs, c->alloc);
 	bool order = key && !strcmp(key, "order");
 
-	snprintf(buf, size, "context=%s alloc=%s gfp=%s count=%u %s %s\n",
-		 c->ctx, c->alloc, c->gfp, count, order ? "order=0" : "size=64",
-		 extra);
+	snprintf(buf, size, "context=%s alloc=%s gfp=%s count=%u %s=%s %s\n",
+		 c->ctx, c->alloc, c->gfp, count, order ? "order" : "size",
+		 largest && max ? max : order ? "0" : "64", extra);
 }
 
 /* The stats line of cell c (after a reset, the only one), or NULL. */
@@ -492,23 +505,30 @@ static void kmsg_result(const char *desc)
 }
 
 /* ok: one cell, count attempts, freed in its context or by the writer. */
-static void run_ok(const struct cell *c, unsigned int count, bool keep)
+enum ok_pass { OK_FREE, OK_KEEP, OK_LARGEST };
+
+static void run_ok(const struct cell *c, unsigned int count, enum ok_pass pass)
 {
+	static const char *const suffix[] = {
+		[OK_FREE] = "", [OK_KEEP] = " free=process",
+		[OK_LARGEST] = " largest",
+	};
 	char desc[LINE_LEN], words[LINE_LEN], why[LINE_LEN] = "";
 	const char *reason = ctx_unavailable(c);
+	bool ok = true;
 	char *line;
 	int err;
 
 	snprintf(desc, sizeof(desc), "ok_cell %s %s %s%s", c->ctx, c->alloc,
-		 c->gfp, keep ? " free=process" : "");
+		 c->gfp, suffix[pass]);
 	if (reason) {
 		skip(desc, reason);
 		return;
 	}
 	err = write_words("stats", "reset\n");
 	if (!err) {
-		job_words(words, sizeof(words), c, count,
-			  keep ? "free=process" : "");
+		job_words(words, sizeof(words), c, count, pass == OK_LARGEST,
+			  pass == OK_KEEP ? "free=process" : "");
 		err = write_words("run", words);
 	}
 	kmsg_drain();
@@ -524,11 +544,18 @@ static void run_ok(const struct cell *c, unsigned int count, bool keep)
 	}
 	expect(line, "jobs", 1, why);
 	expect(line, "attempts", count, why);
-	expect(line, "ok", count, why);
-	expect(line, "failed", 0, why);
+	if (pass == OK_LARGEST) {
+		expect(line, "alloc_failed", count - field_ull(line, "ok", &ok),
+		       why);
+		if (!ok)
+			because(why, " no ok field");
+	} else {
+		expect(line, "ok", count, why);
+		expect(line, "failed", 0, why);
+		expect_timing(line, (count + TIME_EVERY - 1) / TIME_EVERY, why);
+	}
 	expect(line, "injected", 0, why);
 	expect(line, "ctx_mismatch", 0, why);
-	expect_timing(line, (count + TIME_EVERY - 1) / TIME_EVERY, why);
 	expect_no_reports(line, why);
 	free(line);
 	result(!why[0], desc, why);
@@ -615,7 +642,7 @@ static void run_provoke(const struct cell *c)
 		skip(desc, reason);
 		return;
 	}
-	job_words(words, sizeof(words), c, 1, "");
+	job_words(words, sizeof(words), c, 1, false, "");
 	before = read_file(GFPCTX_DIR "/stats");
 	err = write_words("run", words);
 	after = read_file(GFPCTX_DIR "/stats");
@@ -637,7 +664,7 @@ static void run_provoke(const struct cell *c)
 	 */
 	if (kmsg_fallback)
 		sleep_ms(1100);
-	job_words(words, sizeof(words), c, 1, "allow=warns");
+	job_words(words, sizeof(words), c, 1, false, "allow=warns");
 	/* The window, for the reader of the log here and on the host. */
 	kmsg_note(EXPECT_BEGIN);
 	err = write_words("run", words);
@@ -731,15 +758,18 @@ int main(int argc, char **argv)
 
 		int locks = lockdep_on();
 
-		ksft_set_plan(3 + 2 * n);
+		ksft_set_plan(3 + 3 * n);
 		result(n > 0, "rules lists ok cells", " none: rules unreadable or changed shape");
 		for (i = 0; i < ncells; i++)
 			if (!strcmp(cells[i].verdict, "ok"))
-				run_ok(&cells[i], count, false);
+				run_ok(&cells[i], count, OK_FREE);
 		for (i = 0; i < ncells; i++)
 			if (!strcmp(cells[i].verdict, "ok"))
 				run_ok(&cells[i], keep_count(&cells[i], tenth),
-				       true);
+				       OK_KEEP);
+		for (i = 0; i < ncells; i++)
+			if (!strcmp(cells[i].verdict, "ok"))
+				run_ok(&cells[i], 1, OK_LARGEST);
 		kmsg_result("no report in the kernel log while the ok cells ran");
 		lockdep_watched(locks, "lockdep was on while the ok cells ran");
 	} else if (!strcmp(mode, "provoke")) {
