@@ -4,7 +4,7 @@
 PYTHON ?= /usr/bin/python3
 CI := $(PYTHON) tools/gfpctx-ci
 LANE ?= debug
-LANES ?= debug,stock,rt,lts,kasan
+LANES ?= debug,stock,rt,lts,newest,newest-rt,newest-debug,kasan
 OUT ?= out
 
 # A user's own kernel for `make run`: both, or neither.

@@ -125,7 +125,7 @@ def test_parser_other_commands() -> None:
     assert args.write and args.func == cli.cmd_rules_doc
     assert args.doc.name == 'gfpctx.rst'
     args = p.parse_args(['lint'])
-    assert (args.lanes, args.func) == ('stock,rt,lts', cli.cmd_lint)
+    assert (args.lanes, args.func) == ('stock,rt,lts,newest,newest-rt', cli.cmd_lint)
     with pytest.raises(SystemExit):
         p.parse_args([])
 

@@ -93,7 +93,10 @@ REPO_NEEDS = (
     # The helpers are linked statically: libc.a.
     ('file:/usr/lib/x86_64-linux-gnu/libc.a', 'selftests/gfpctx/Makefile', 'LDFLAGS += -static'),
     # tar runs xz on the .tar.xz.
-    ('xz', 'tools/gfpctx_ci/kernel.py', 'shell.run(["tar", "-xf", SOURCE_TARBALL'),
+    ('xz', 'tools/gfpctx_ci/kernel.py', 'shell.run(["tar", "-xf", tarball'),
+    # The private apt configuration signs the newer suites with it.
+    ('file:/usr/share/keyrings/debian-archive-keyring.gpg', 'tools/gfpctx_ci/newer.py',
+     'KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"'),
 )
 
 RUNNERS = frozenset(('shell.run', 'subprocess.run', 'subprocess.Popen', 'subprocess.call',

@@ -128,3 +128,23 @@ def test_debian_release() -> None:
     packages = ['linux-image-6.12.9+deb12-rt-amd64-unsigned',
                 'linux-headers-6.12.9+deb12-rt-amd64']
     assert kernel.debian_release(packages) == '6.12.9+deb12-rt-amd64'
+
+
+def test_check_config_skips_options_the_kernel_does_not_define() -> None:
+    fragment = 'CONFIG_PROC_SYSCTL=y\nCONFIG_SYSCTL=y\n'
+    config = 'CONFIG_SYSCTL=y\n'
+    # 7.3: PROC_SYSCTL is gone, SYSCTL asks for /proc/sys
+    assert kernel.check_config(config, [fragment], {'CONFIG_SYSCTL'}) == []
+    # a kernel that defines both and has only one is told so
+    assert kernel.check_config(config, [fragment],
+                               {'CONFIG_SYSCTL', 'CONFIG_PROC_SYSCTL'}) == [
+        'CONFIG_PROC_SYSCTL: asked y, got n (absent)']
+
+
+def test_kconfig_symbols(tmp_path: Path) -> None:
+    (tmp_path / 'fs/proc').mkdir(parents=True)
+    (tmp_path / 'Kconfig').write_text('source "fs/proc/Kconfig"\nmenuconfig EXPERT\n\tbool\n')
+    (tmp_path / 'fs/proc/Kconfig').write_text('config SYSCTL\n\tbool "x"\n  config  PROC_FS\n')
+    (tmp_path / 'fs/proc/Kconfig.debug').write_text('# config NOT_ME\n')
+    assert kernel.kconfig_symbols(tmp_path) == {
+        'CONFIG_EXPERT', 'CONFIG_SYSCTL', 'CONFIG_PROC_FS'}

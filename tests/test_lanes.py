@@ -32,6 +32,7 @@ def test_lane_is_complete(name: str) -> None:
     assert lane.description
     assert lane.boot_timeout_s > 0
     assert lane.source in ('build', 'debian')
+    assert lane.kernel_source in ('host', 'newest')
     if lane.source == 'debian':
         assert lane.debian is not None
         assert lane.debian.headers_package('6.12.9+deb12').startswith('linux-headers-')

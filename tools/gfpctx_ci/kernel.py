@@ -67,12 +67,15 @@ def wanted(fragments: list[str]) -> dict[str, str]:
     return merged
 
 
-def check_config(config: str, fragments: list[str]) -> list[str]:
-    """One message per fragment option the .config does not have as asked."""
+def check_config(config: str, fragments: list[str],
+                 defined: set[str] | None = None) -> list[str]:
+    """One message per fragment option the .config does not have as asked;
+    with defined (the kernel's Kconfig symbols), options outside it are
+    not asked."""
     have = parse_config(config)
     return [f"{name}: asked {value}, got {have.get(name, 'n (absent)')}"
             for name, value in wanted(fragments).items()
-            if have.get(name, "n") != value]
+            if have.get(name, "n") != value and (defined is None or name in defined)]
 
 
 def config_key(source_version: str, fragments: list[str]) -> str:
@@ -95,13 +98,14 @@ def source_version() -> str:
     return out.strip()
 
 
-def extract_source(dest: Path, members: tuple[str, ...] = ()) -> None:
-    """Extract the linux-source tarball (or only members of it) into dest."""
+def extract_source(dest: Path, members: tuple[str, ...] = (),
+                   tarball: str = SOURCE_TARBALL) -> None:
+    """Extract a linux-source tarball (or only members of it) into dest."""
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    top = Path(SOURCE_TARBALL).name.removesuffix(".tar.xz")
-    shell.run(["tar", "-xf", SOURCE_TARBALL, "-C", str(tmp), "--strip-components=1",
+    top = Path(tarball).name.removesuffix(".tar.xz")
+    shell.run(["tar", "-xf", tarball, "-C", str(tmp), "--strip-components=1",
                *(f"{top}/{m}" for m in members)])
     tmp.rename(dest)
 
@@ -114,22 +118,81 @@ def selftest_tree() -> Path:
     return tree
 
 
+_KCONFIG_SYMBOL = re.compile(r"^\s*(?:menu)?config\s+(\w+)", re.M)
+
+
+def kconfig_symbols(src: Path) -> set[str]:
+    """CONFIG_ names every Kconfig file of the source tree defines."""
+    names: set[str] = set()
+    for path in src.rglob("Kconfig*"):
+        if path.is_file():
+            names.update(f"CONFIG_{m}" for m in
+                         _KCONFIG_SYMBOL.findall(path.read_text(errors="replace")))
+    return names
+
+
 def configure(src: Path, build: Path, fragments: list[Path]) -> None:
+    """tinyconfig plus the fragments. A fragment option this kernel does
+    not define (CONFIG_PROC_SYSCTL is CONFIG_SYSCTL from 7.3) is not
+    asked of it: the fragments serve every kernel a lane builds."""
     make = ["make", "-C", str(src), f"O={build}"]
     shell.run([*make, "tinyconfig"], quiet=True)
     shell.run([str(src / "scripts/kconfig/merge_config.sh"), "-m", "-O", str(build),
                str(build / ".config"), *map(str, fragments)], quiet=True)
     shell.run([*make, "olddefconfig"], quiet=True)
     problems = check_config((build / ".config").read_text(),
-                            [f.read_text() for f in fragments])
+                            [f.read_text() for f in fragments],
+                            kconfig_symbols(src))
     if problems:
         raise KernelError("kernel config lacks options the fragments ask for:\n  "
                           + "\n  ".join(problems))
 
 
-def debug_dir(fragments: list[Path]) -> Path:
-    """The cache directory of the debug build of these fragments."""
-    return cache_dir() / "kernels" / config_key(source_version(),
+@dataclass(frozen=True)
+class Source:
+    """A Debian linux-source package: name, version, its tarball."""
+
+    package: str
+    version: str
+    tarball: str
+
+    def tree(self) -> Path:
+        """The whole source, extracted once per version and shared by
+        every O= build of it."""
+        src = cache_dir() / "src" / f"{self.package}_{self.version}_full"
+        if not src.is_dir():
+            extract_source(src, tarball=self.tarball)
+        return src
+
+
+def host_source() -> Source:
+    return Source(SOURCE_PACKAGE, source_version(), SOURCE_TARBALL)
+
+
+def newest_source() -> Source:
+    """Debian's newest linux-source (newer.py), downloaded and unpacked."""
+    from . import newer
+    package = newer.newest_source()
+    version = newer.version(package)
+    top = cache_dir() / "debian" / f"{package}_{version}"
+    tarball = top / "root/usr/src" / f"{package}.tar.xz"
+    if not tarball.is_file():
+        shutil.rmtree(top, ignore_errors=True)
+        for deb in newer.download([package], top / "debs"):
+            shell.run(["dpkg", "-x", str(deb), str(top / "root")])
+        if not tarball.is_file():
+            raise KernelError(f"{tarball} missing after unpacking {package} {version}")
+    return Source(package, version, str(tarball))
+
+
+def lane_source(lane: Lane) -> Source:
+    return newest_source() if lane.kernel_source == "newest" else host_source()
+
+
+def debug_dir(fragments: list[Path], version: str | None = None) -> Path:
+    """The cache directory of the debug build of these fragments from the
+    source of this version (default: the host's linux-source)."""
+    return cache_dir() / "kernels" / config_key(version or source_version(),
                                                 [f.read_text() for f in fragments])
 
 
@@ -139,17 +202,15 @@ def build_debug(lane: Lane) -> Kernel:
     missing = [str(f) for f in fragments if not f.is_file()]
     if missing:
         raise KernelError(f"missing kconfig fragment(s): {', '.join(missing)}")
-    top = debug_dir(fragments)
-    # One extracted source per version, shared by every config's O= build.
-    src = cache_dir() / "src" / f"{SOURCE_PACKAGE}_{source_version()}_full"
+    source = lane_source(lane)
+    top = debug_dir(fragments, source.version)
     build, done = top / "build", top / "built"
     image = build / "arch/x86/boot/bzImage"
     start = time.monotonic()
     cached = done.exists()
     if not cached:
         shutil.rmtree(build, ignore_errors=True)
-        if not src.is_dir():
-            extract_source(src)
+        src = source.tree()
         configure(src, build, fragments)
         shell.run(["make", "-C", str(src), f"O={build}", f"-j{jobs()}"])
         done.touch()
@@ -234,6 +295,47 @@ def fetch_debian(lane: Lane) -> Kernel:
     return Kernel(image, kdir, release, time.monotonic() - start, cached)
 
 
+def newest_paths(release: str) -> tuple[Path, Path]:
+    """Image and KDIR of a newest-kernel lane in the cache."""
+    top = cache_dir() / "debian" / release
+    return top / "root/usr/lib/modules" / release / "vmlinuz", top / "build"
+
+
+def fetch_newest(lane: Lane) -> Kernel:
+    """Debian's newest image of the lane's flavour, and a module tree for
+    it: its linux-source, prepared (olddefconfig, modules_prepare) with
+    the image's own config and release, and the image's Module.symvers.
+    Debian's headers package needs the compiler Debian built with (gcc-14
+    for 7.3), which an older host lacks; the prepared tree takes the
+    host's."""
+    from . import newer
+    assert lane.debian is not None
+    start = time.monotonic()
+    source = newest_source()
+    release, packages = newer.kernel_packages(source.package, lane.debian.flavour)
+    top = cache_dir() / "debian" / release
+    root, done = top / "root", top / "prepared"
+    image, build = newest_paths(release)
+    cached = done.exists()
+    if not cached:
+        shutil.rmtree(top, ignore_errors=True)
+        for deb in newer.download(packages, top / "debs"):
+            shell.run(["dpkg", "-x", str(deb), str(root)])
+        config = root / "usr/lib/modules" / release / "config"
+        symvers = root / "usr/src" / f"linux-headers-{release}" / "Module.symvers"
+        for path in (image, config, symvers):
+            if not path.is_file():
+                raise KernelError(f"{path} missing after unpacking {', '.join(packages)}")
+        build.mkdir(parents=True)
+        shutil.copy(config, build / ".config")
+        make = ["make", "-C", str(source.tree()), f"O={build}", f"KERNELRELEASE={release}"]
+        shell.run([*make, "olddefconfig"], quiet=True)
+        shell.run([*make, f"-j{jobs()}", "modules_prepare"], quiet=True)
+        shutil.copy(symvers, build / "Module.symvers")
+        done.touch()
+    return Kernel(image, build, release, time.monotonic() - start, cached)
+
+
 def user_kernel(image: Path, kdir: Path) -> Kernel:
     """A user's own kernel image and build tree."""
     release_file = kdir / "include/config/kernel.release"
@@ -249,13 +351,22 @@ def get(lane: Lane, image: Path | None = None, kdir: Path | None = None) -> Kern
         if not (image and kdir):
             raise KernelError("--kernel and --kdir go together")
         return user_kernel(image, kdir)
-    return build_debug(lane) if lane.source == "build" else fetch_debian(lane)
+    if lane.source == "build":
+        return build_debug(lane)
+    return fetch_newest(lane) if lane.kernel_source == "newest" else fetch_debian(lane)
 
 
 def planned_paths(lane: Lane) -> tuple[Path, Path]:
     """Image and KDIR the lane's kernel has (or will have) in the cache,
     building and downloading nothing."""
+    from . import newer
+    newest = lane.kernel_source == "newest"
     if lane.source == "build":
-        build = debug_dir([REPO / f for f in lane.fragments]) / "build"
+        version = newer.version(newer.newest_source()) if newest else None
+        build = debug_dir([REPO / f for f in lane.fragments], version) / "build"
         return build / "arch/x86/boot/bzImage", build
+    if newest:
+        assert lane.debian is not None
+        return newest_paths(newer.kernel_packages(newer.newest_source(),
+                                                  lane.debian.flavour)[0])
     return debian_paths(debian_release(resolve(lane)))

@@ -25,6 +25,10 @@ class Lane:
     name: str
     description: str
     source: str                          # "build" (linux-source) or "debian"
+    # "host": Debian 12's (linux-source-6.12 installed, images from the
+    # host's suites); "newest": Debian's newest linux-source and images,
+    # from its newer suites (newer.py)
+    kernel_source: str = "host"
     fragments: tuple[str, ...] = ()      # kconfig fragments, repo-relative
     debian: DebianKernel | None = None
     memory: str = "1G"
@@ -79,6 +83,27 @@ LANES: dict[str, Lane] = {lane.name: lane for lane in (
          debian=DebianKernel(r"^linux-image-6\.12\.[0-9]+\+deb12-rt-amd64-unsigned$",
                              "rt-amd64"),
          env=DEBIAN_ENV),
+    Lane(name="newest",
+         description="Debian's newest amd64 image (from its newer suites), "
+                     "the module built against its linux-source prepared "
+                     "with the image's config",
+         source="debian", kernel_source="newest",
+         debian=DebianKernel("", "amd64"),
+         env=DEBIAN_ENV),
+    Lane(name="newest-rt",
+         description="Debian's newest PREEMPT_RT image, as newest",
+         source="debian", kernel_source="newest",
+         debian=DebianKernel("", "rt-amd64"),
+         env=DEBIAN_ENV),
+    Lane(name="newest-debug",
+         description="the debug lane's fragments on Debian's newest "
+                     "linux-source (PROVE_RAW_LOCK_NESTING on with lockdep)",
+         source="build", kernel_source="newest",
+         fragments=("tools/kconfig/base.config", "tools/kconfig/sysctl.config",
+                    "selftests/gfpctx/config"),
+         env=("GFPCTX_RACES=8", "GFPCTX_CYCLES=20"),
+         memory="512M",
+         boot_timeout_s=120),
     Lane(name="lts",
          description="Debian 6.1 amd64 image + headers: an older API",
          source="debian",
@@ -100,8 +125,9 @@ def table() -> str:
     """The lanes as a text table."""
     rows = [("lane", "kernel", "what")]
     for lane in LANES.values():
-        kind = (f"built ({', '.join(lane.fragments)})" if lane.source == "build"
-                else f"debian {lane.debian.flavour if lane.debian else '?'}")
+        where = "newest " if lane.kernel_source == "newest" else ""
+        kind = (f"built {where}({', '.join(lane.fragments)})" if lane.source == "build"
+                else f"debian {where}{lane.debian.flavour if lane.debian else '?'}")
         rows.append((lane.name, kind, lane.description))
     widths = [max(len(r[i]) for r in rows) for i in range(2)]
     return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}" for r in rows)
