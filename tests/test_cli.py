@@ -9,12 +9,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
 
-from gfpctx_ci import cli  # noqa: E402
+from gfpctx_ci import cli, rulesdoc  # noqa: E402
 
 RULES = ('context=task class=process alloc=kmalloc gfp=GFP_KERNEL verdict=ok why=-\n'
          'context=task class=process alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-\n')
-DOC = ('.. rules-table-begin: stock\nold\n.. rules-table-end: stock\n\n'
-       '.. rules-table-begin: rt\nold\n.. rules-table-end: rt\n')
+DOC = ''.join(f'.. rules-table-begin: {name}\nold\n.. rules-table-end: {name}\n\n'
+              for name in (*rulesdoc.LANES, *rulesdoc.DIFFERENCES))
 
 
 def test_split_boots() -> None:
@@ -135,8 +135,8 @@ def test_rules_doc_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     doc.write_text(DOC)
     argv = ['rules-doc', '--out', str(tmp_path / 'out'), '--doc', str(doc)]
     assert cli.main(argv) == 1                       # no tables dumped yet
-    assert 'run the stock, rt lanes first' in capsys.readouterr().err
-    for lane in ('stock', 'rt'):
+    assert f"run the {', '.join(rulesdoc.DIFF_LANES)} lanes first" in capsys.readouterr().err
+    for lane in rulesdoc.DIFF_LANES:
         (tmp_path / 'out' / lane).mkdir(parents=True)
         (tmp_path / 'out' / lane / 'clean.tables.txt').write_text(RULES)
     assert cli.main(argv) == 1                       # stale

@@ -39,14 +39,17 @@ text between
 .. rules-table-begin: rt
 old rt table
 .. rules-table-end: rt
+
+.. rules-table-begin: differences-rt
+.. rules-table-end: differences-rt
 """
 
 
 def test_parse_skips_context_lines() -> None:
     rules = rulesdoc.parse(RULES)
     assert len(rules) == 8
-    assert rules[0] == Rule('task', 'process', 'kmalloc', 'GFP_KERNEL', 'ok')
-    assert rules[-1] == Rule('hardirq', 'atomic', 'vmalloc', 'GFP_KERNEL', 'fatal')
+    assert rules[0] == Rule('task', 'process', 'kmalloc', 'GFP_KERNEL', 'ok', '-')
+    assert rules[-1] == Rule('hardirq', 'atomic', 'vmalloc', 'GFP_KERNEL', 'fatal', 'bug')
 
 
 def test_parse_rejects_unknown_verdict() -> None:
@@ -119,9 +122,42 @@ def test_check_after_a_rules_change(tmp_path: Path) -> None:
     assert rulesdoc.check(doc, tables) == ['rt']
 
 
+def test_replace_a_name_that_prefixes_another() -> None:
+    doc = ('.. rules-table-begin: newest\n.. rules-table-end: newest\n\n'
+           '.. rules-table-begin: newest-rt\n.. rules-table-end: newest-rt\n')
+    filled = rulesdoc.replace(doc, 'newest', 'A')
+    assert filled == ('.. rules-table-begin: newest\n\nA\n\n.. rules-table-end: newest\n\n'
+                      '.. rules-table-begin: newest-rt\n.. rules-table-end: newest-rt\n')
+    assert rulesdoc.replace(filled, 'newest-rt', 'B').count('A') == 1
+
+
 def test_replace_fills_an_empty_block() -> None:
     doc = '.. rules-table-begin: stock\n.. rules-table-end: stock\n'
     table = rulesdoc.render(rulesdoc.parse(RULES))
     filled = rulesdoc.replace(doc, 'stock', table)
     assert f'\n{table}\n' in filled
     assert rulesdoc.replace(filled, 'stock', table) == filled
+
+
+def test_differences_lists_cells_not_the_same_everywhere() -> None:
+    one = rulesdoc.parse(RULES)
+    other = rulesdoc.parse(RULES.replace(
+        'alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-\ncontext=hardirq class=atomic alloc=kmalloc gfp=GFP_NOWAIT',
+        'alloc=kmalloc gfp=GFP_ATOMIC verdict=fatal why=nesting\ncontext=hardirq class=atomic alloc=kmalloc gfp=GFP_NOWAIT'))
+    lines = rulesdoc.differences({'old': one, 'new': other}).splitlines()
+    assert lines[1].split() == ['context', 'alloc', 'gfp', 'old', 'new', 'why']
+    assert [line.split() for line in lines[3:-1]] == [
+        ['hardirq', 'kmalloc', 'GFP_ATOMIC', 'ok', 'F', 'nesting']]
+    # a cell one lane does not have differs too
+    lines = rulesdoc.differences({'a': one, 'b': one[:-1]}).splitlines()
+    assert lines[3].split() == ['hardirq', 'vmalloc', 'GFP_KERNEL', 'F', '-', 'bug']
+    assert rulesdoc.differences({'a': one, 'b': one}) == 'No cell differs between the lanes.'
+
+
+def test_blocks_render_a_difference_table_when_its_lanes_are_all_there(tmp_path: Path) -> None:
+    (tmp_path / 'rt.txt').write_text(RULES)
+    (tmp_path / 'nrt.txt').write_text(RULES.replace('verdict=warns why=sleep', 'verdict=fatal why=raw'))
+    tables = rulesdoc.blocks({'rt': tmp_path / 'rt.txt', 'newest-rt': tmp_path / 'nrt.txt'})
+    assert sorted(tables) == ['differences-rt', 'newest-rt', 'rt']
+    assert 'hardirq kmalloc GFP_KERNEL W  F         sleep, raw' in tables['differences-rt']
+    assert 'differences-rt' not in rulesdoc.blocks({'rt': tmp_path / 'rt.txt'})

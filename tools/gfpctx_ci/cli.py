@@ -300,11 +300,12 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
     """Compare (or rewrite) Documentation's rules tables with the tables
     the lanes' clean boots dumped."""
     from . import rulesdoc
-    tables = {lane: Path(args.out) / lane / "clean.tables.txt" for lane in rulesdoc.LANES}
+    tables = {lane: Path(args.out) / lane / "clean.tables.txt"
+              for lane in rulesdoc.DIFF_LANES}
     missing = [str(p) for p in tables.values() if not p.is_file()]
     if missing:
         print(f"gfpctx-ci: rules-doc: no tables from {', '.join(missing)}: "
-              f"run the {', '.join(rulesdoc.LANES)} lanes first", file=sys.stderr)
+              f"run the {', '.join(rulesdoc.DIFF_LANES)} lanes first", file=sys.stderr)
         return 1
     try:
         if args.write:
@@ -315,9 +316,9 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"gfpctx-ci: rules-doc: {err}", file=sys.stderr)
         return 1
-    for lane in stale:
-        print(f"gfpctx-ci: rules-doc: {args.doc}: the {lane} rules table differs from "
-              f"what the module reports on the {lane} lane; rerun with --write",
+    for name in stale:
+        print(f"gfpctx-ci: rules-doc: {args.doc}: the {name} rules table differs from "
+              "what the module reports on the lanes; rerun with --write",
               file=sys.stderr)
     if not stale:
         print(f"gfpctx-ci: rules-doc: {args.doc} matches the "
