@@ -34,6 +34,26 @@ def test_provoked_boot() -> None:
     ]
 
 
+def test_newest_debug_boot() -> None:
+    # Recorded on the newest-debug lane (7.3.4) with the module of
+    # 207c8a8: its workqueue without WQ_PERCPU, ok cells in raw wait
+    # contexts, kvfree() of a vmalloc'd object under a spinlock, and
+    # kvmalloc(16 MiB, GFP_ATOMIC) in hard IRQ.
+    splats = load('console_newest_debug.log')
+    assert summary(splats) == [
+        # 7.x's WARNING header: "WARNING: file:line at func+off/len, CPU#n: comm/pid"
+        ('warning', 198, '__alloc_workqueue', False),
+        # lockdep's RT lock nesting check; the line starts with '['
+        ('lockdep', 256, 'gfpctx_call_alloc', False),
+        ('might_sleep', 332, 'gfpctx_free_one', False),
+        ('oops', 367, 'gfpctx_call_alloc', False),
+    ]
+    assert splats[0].title == ('WARNING: kernel/workqueue.c:5938 at '
+                               '__alloc_workqueue+0xe3/0x63b, CPU#1: modprobe/49')
+    assert splats[1].title == '[ BUG: Invalid wait context ]'
+    assert splats[3].title == 'kernel BUG at mm/vmalloc.c:3228!'
+
+
 def test_titles() -> None:
     splats = load('console_warns.log')
     assert splats[0].title == 'WARNING: inconsistent lock state'

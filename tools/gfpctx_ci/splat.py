@@ -45,7 +45,10 @@ MACHINERY = re.compile(r'^(dump_stack|show_stack|__+might_|might_|__warn'
 _PATTERNS = [
     ('might_sleep', r'BUG: sleeping function called from invalid context'),
     ('atomic_sleep', r'BUG: scheduling while atomic'),
-    ('lockdep', r'(WARNING: (inconsistent lock state'
+    # `[ BUG: Invalid wait context ]`: lockdep's check of PREEMPT_RT
+    # lock nesting (print_lock_invalid_wait_context(), lockdep.c)
+    ('lockdep', r'(\[ BUG: Invalid wait context \]'
+                r'|WARNING: (inconsistent lock state'
                 r'|possible (circular locking|recursive locking'
                 r'|irq lock inversion)'
                 r'|suspicious RCU usage|bad unlock balance|bad contention'
