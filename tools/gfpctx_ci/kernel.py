@@ -165,6 +165,12 @@ class Source:
         return src
 
 
+def unpack(debs: list[Path], root: Path) -> None:
+    """dpkg -x each package into root: files only, nothing installed."""
+    for deb in debs:
+        shell.run(["dpkg", "-x", str(deb), str(root)])
+
+
 def host_source() -> Source:
     return Source(SOURCE_PACKAGE, source_version(), SOURCE_TARBALL)
 
@@ -178,8 +184,7 @@ def newest_source() -> Source:
     tarball = top / "root/usr/src" / f"{package}.tar.xz"
     if not tarball.is_file():
         shutil.rmtree(top, ignore_errors=True)
-        for deb in newer.download([package], top / "debs"):
-            shell.run(["dpkg", "-x", str(deb), str(top / "root")])
+        unpack(newer.download([package], top / "debs"), top / "root")
         if not tarball.is_file():
             raise KernelError(f"{tarball} missing after unpacking {package} {version}")
     return Source(package, version, str(tarball))
@@ -284,8 +289,7 @@ def fetch_debian(lane: Lane) -> Kernel:
         shutil.rmtree(top, ignore_errors=True)
         debs.mkdir(parents=True)
         apt(["download", *packages], cwd=debs)
-        for deb in sorted(debs.glob("*.deb")):
-            shell.run(["dpkg", "-x", str(deb), str(root)])
+        unpack(sorted(debs.glob("*.deb")), root)
         fix_headers_makefile(debian_paths(release)[1], root)
         done.touch()
     image, kdir = debian_paths(release)
@@ -319,8 +323,7 @@ def fetch_newest(lane: Lane) -> Kernel:
     cached = done.exists()
     if not cached:
         shutil.rmtree(top, ignore_errors=True)
-        for deb in newer.download(packages, top / "debs"):
-            shell.run(["dpkg", "-x", str(deb), str(root)])
+        unpack(newer.download(packages, top / "debs"), root)
         config = root / "usr/lib/modules" / release / "config"
         symvers = root / "usr/src" / f"linux-headers-{release}" / "Module.symvers"
         for path in (image, config, symvers):

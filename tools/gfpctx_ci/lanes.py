@@ -42,6 +42,14 @@ class Lane:
 # script's default 100, which `make stress` runs on the debug lane).
 DEBIAN_ENV = ("GFPCTX_RACES=20",)
 
+# Debug kernels (lockdep and kmemleak under TCG): 8 unload races (two of
+# each kind) and 20 load cycles, 100 and 500 in `make stress`; 512 MiB,
+# what the suite needs (the hog of pressure.sh fills it twice as fast as
+# 1 GiB).
+DEBUG_ENV = ("GFPCTX_RACES=8", "GFPCTX_CYCLES=20")
+DEBUG_MEMORY = "512M"
+DEBUG_BOOT_TIMEOUT_S = 120
+
 COMMON_CMDLINE = ("console=ttyS0", "ignore_loglevel", "printk.time=1",
                   "panic=-1", "oops=panic")
 
@@ -51,13 +59,7 @@ LANES: dict[str, Lane] = {lane.name: lane for lane in (
                      f"{SOURCE_PACKAGE}: the whole suite, warnings included",
          source="build",
          fragments=("tools/kconfig/base.config", "selftests/gfpctx/config"),
-         # lockdep and kmemleak under TCG: 8 unload races (two of each
-         # kind) and 20 load cycles here, 100 and 500 in `make stress`.
-         env=("GFPCTX_RACES=8", "GFPCTX_CYCLES=20"),
-         # what the suite needs; the hog of pressure.sh fills it twice as
-         # fast as 1 GiB
-         memory="512M",
-         boot_timeout_s=120),
+         env=DEBUG_ENV, memory=DEBUG_MEMORY, boot_timeout_s=DEBUG_BOOT_TIMEOUT_S),
     Lane(name="kasan",
          description="the debug lane plus KASAN (generic, vmalloc): memory "
                      "safety of the module itself",
@@ -101,9 +103,7 @@ LANES: dict[str, Lane] = {lane.name: lane for lane in (
          source="build", kernel_source="newest",
          fragments=("tools/kconfig/base.config", "tools/kconfig/sysctl.config",
                     "selftests/gfpctx/config"),
-         env=("GFPCTX_RACES=8", "GFPCTX_CYCLES=20"),
-         memory="512M",
-         boot_timeout_s=120),
+         env=DEBUG_ENV, memory=DEBUG_MEMORY, boot_timeout_s=DEBUG_BOOT_TIMEOUT_S),
     Lane(name="lts",
          description="Debian 6.1 amd64 image + headers: an older API",
          source="debian",
