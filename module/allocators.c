@@ -141,7 +141,12 @@ const struct gfpctx_alloc gfpctx_allocs[] = {
 		.flags = GFPCTX_ALLOC_VMALLOC | GFPCTX_ALLOC_KERNEL_ONLY,
 		.alloc = gfpctx_vmalloc, .free = gfpctx_vfree,
 	}, {
-		.name = "kvmalloc", .max_size = SZ_16M,
+		/*
+		 * "It doesn't really make sense to fallback to vmalloc for
+		 * sub page requests" (__kvmalloc_node_noprof(), mm/slub.c;
+		 * kvmalloc_node() in mm/util.c before).
+		 */
+		.name = "kvmalloc", .max_size = SZ_16M, .vmalloc_above = PAGE_SIZE,
 		.flags = GFPCTX_ALLOC_VMALLOC,
 		.alloc = gfpctx_kvmalloc, .free = gfpctx_kvfree,
 	}, {
@@ -200,7 +205,8 @@ static_assert(BIT(ARRAY_SIZE(gfpctx_alloc_flag_names) - 1) ==
 
 /*
  * One line per allocator: name, the key that sizes a job, its maximum,
- * the objects it keeps in reserve, its GFPCTX_ALLOC_* bits by name.
+ * the objects it keeps in reserve, the size above which it calls vmalloc
+ * (with the vmalloc flag), its GFPCTX_ALLOC_* bits by name.
  */
 int gfpctx_allocs_show(struct seq_file *m, void *unused)
 {
@@ -209,10 +215,11 @@ int gfpctx_allocs_show(struct seq_file *m, void *unused)
 	for (a = 0; a < gfpctx_nr_allocs; a++) {
 		const struct gfpctx_alloc *alloc = &gfpctx_allocs[a];
 
-		seq_printf(m, "name=%s sized_by=%s max=%u reserve=%u",
+		seq_printf(m, "name=%s sized_by=%s max=%u reserve=%u vmalloc_above=%zu",
 			   alloc->name,
 			   alloc->flags & GFPCTX_ALLOC_ORDER ? "order" : "size",
-			   gfpctx_alloc_max(alloc), alloc->reserve);
+			   gfpctx_alloc_max(alloc), alloc->reserve,
+			   alloc->vmalloc_above);
 		gfpctx_flags_show(m, alloc->flags, gfpctx_alloc_flag_names,
 				  ARRAY_SIZE(gfpctx_alloc_flag_names));
 		seq_putc(m, '\n');

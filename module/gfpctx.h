@@ -130,6 +130,8 @@ struct gfpctx_alloc {
 	const char *name;
 	unsigned int flags;
 	size_t max_size;
+	/* with GFPCTX_ALLOC_VMALLOC: calls vmalloc above this size only */
+	size_t vmalloc_above;
 	unsigned int reserve;	/* objects held for the job from setup on */
 	int (*setup)(struct gfpctx_job *job);
 	void (*teardown)(struct gfpctx_job *job);
@@ -211,7 +213,7 @@ bool gfpctx_cell_exists(const struct gfpctx_alloc *alloc,
 			const struct gfpctx_gfp *gfp);
 enum gfpctx_verdict gfpctx_verdict(const struct gfpctx_context *ctx,
 				   const struct gfpctx_alloc *alloc,
-				   const struct gfpctx_gfp *gfp,
+				   const struct gfpctx_gfp *gfp, size_t size,
 				   const char **why);
 const char *gfpctx_verdict_name(enum gfpctx_verdict verdict);
 int gfpctx_rules_show(struct seq_file *m, void *unused);

@@ -265,7 +265,7 @@ int gfpctx_job_admit(struct gfpctx_job *job)
 		if (job->why)
 			return -EOPNOTSUPP;
 	}
-	v = gfpctx_verdict(job->ctx, job->alloc, job->gfp, &why);
+	v = gfpctx_verdict(job->ctx, job->alloc, job->gfp, job->size, &why);
 	job->why = why;
 	if (v == GFPCTX_FATAL || (v == GFPCTX_WARNS && !job->allow_warns))
 		return -EPERM;
@@ -472,7 +472,8 @@ int gfpctx_job_run(struct gfpctx_job *job)
 
 	/* A provoked report must not fall into __might_resched's silence. */
 	if (job->allow_warns &&
-	    gfpctx_verdict(job->ctx, job->alloc, job->gfp, NULL) == GFPCTX_WARNS) {
+	    gfpctx_verdict(job->ctx, job->alloc, job->gfp, job->size, NULL) ==
+	    GFPCTX_WARNS) {
 		ret = gfpctx_reports_wait_ratelimit();
 		if (ret)
 			goto err_teardown;

@@ -45,7 +45,8 @@ static const struct gfpctx_rule gfpctx_rules[] = {
 	 * hard IRQ: BUG_ON(in_nmi() || in_hardirq()) in __get_vm_area_node();
 	 * in a softirq, vmalloc's spinlocks (free_vmap_area_lock,
 	 * mm/vmalloc.c) are taken with BH enabled elsewhere: a self-deadlock.
-	 * A cell's verdict is its worst size's.
+	 * A job is judged at its size (gfpctx_verdict()), a cell at its
+	 * worst.
 	 */
 	{ .ctx_has = GFPCTX_CTX_HARDIRQ, .alloc_has = GFPCTX_ALLOC_VMALLOC,
 	  .verdict = GFPCTX_FATAL, .why = "vmalloc-in-hardirq-bugs" },
@@ -73,19 +74,27 @@ bool gfpctx_cell_exists(const struct gfpctx_alloc *alloc,
 	       gfp->flags == GFP_KERNEL;
 }
 
+/*
+ * The verdict of a job of @size bytes (SIZE_MAX: the cell's worst size,
+ * as `rules` shows it): an allocator calls vmalloc above its
+ * vmalloc_above only.
+ */
 enum gfpctx_verdict gfpctx_verdict(const struct gfpctx_context *ctx,
 				   const struct gfpctx_alloc *alloc,
-				   const struct gfpctx_gfp *gfp,
+				   const struct gfpctx_gfp *gfp, size_t size,
 				   const char **why)
 {
 	unsigned int ctx_flags = gfpctx_ctx_flags(ctx);
+	unsigned int alloc_flags = alloc->flags;
 	bool blocking = gfpflags_allow_blocking(gfp->flags);
 	const struct gfpctx_rule *rule;
 
+	if (size <= alloc->vmalloc_above)
+		alloc_flags &= ~GFPCTX_ALLOC_VMALLOC;
 	for (rule = gfpctx_rules; ; rule++) {
 		if ((ctx_flags & rule->ctx_has) != rule->ctx_has)
 			continue;
-		if ((alloc->flags & rule->alloc_has) != rule->alloc_has)
+		if ((alloc_flags & rule->alloc_has) != rule->alloc_has)
 			continue;
 		if (rule->blocking && !blocking)
 			continue;
@@ -125,7 +134,7 @@ int gfpctx_rules_show(struct seq_file *m, void *unused)
 				gfp = &gfpctx_gfps[g];
 				if (!gfpctx_cell_exists(alloc, gfp))
 					continue;
-				v = gfpctx_verdict(ctx, alloc, gfp, &why);
+				v = gfpctx_verdict(ctx, alloc, gfp, SIZE_MAX, &why);
 				seq_printf(m, "context=%s class=%s alloc=%s gfp=%s verdict=%s why=%s\n",
 					   ctx->name,
 					   gfpctx_class_name(gfpctx_ctx_class(ctx)),

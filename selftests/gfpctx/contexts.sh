@@ -3,8 +3,9 @@
 # shellcheck disable=SC3043
 #
 # gfpctx: the module loads, lists its contexts and rules as documented, and
-# refuses every fatal cell, and every warns cell without allow=warns, with
-# EPERM and without touching its counters.
+# refuses every fatal cell, and every warns cell without allow=warns, at
+# its largest size, with EPERM and without touching its counters; a job
+# is judged at its own size.
 
 DIR="$(dirname "$(readlink -f "$0")")"
 # shellcheck source=gfpctx_lib.sh
@@ -89,12 +90,14 @@ class_disagrees() {
 	esac
 }
 
-# Every cell of VERDICT in an available context, written with EXTRA words,
-# is refused with EPERM (one gfpctx_write for them all).
+# Every cell of VERDICT in an available context, written with EXTRA words
+# at its largest size (a verdict is the worst size's), is refused with
+# EPERM (one gfpctx_write for them all).
 refused_all() {
 	local verdict="$1" extra="$2" n bad=0 ctx alloc gfp r
 
 	set --
+	GFPCTX_LARGEST=yes
 	while read -r ctx alloc gfp; do
 		gfpctx_ctx_available "$ctx" || continue
 		gfpctx_job_words "$ctx" "$alloc" "$gfp" count=1 ${extra:+"$extra"}
@@ -102,6 +105,7 @@ refused_all() {
 	done <<EOF
 $(gfpctx_cells "$verdict")
 EOF
+	GFPCTX_LARGEST=
 	n=$#
 	if [ "$n" -eq 0 ]; then
 		gfpctx_msg "no $verdict cell in an available context"
@@ -120,7 +124,7 @@ EOF
 
 gfpctx_header
 gfpctx_prepare
-ktap_set_plan 16
+ktap_set_plan 17
 
 gfpctx_log_mark
 if gfpctx_load; then
@@ -277,6 +281,31 @@ else
 	gfpctx_msg "stats before: $(head -n 2 "$GFPCTX_TMP/stats.before")"
 	gfpctx_msg "stats after: $(head -n 2 "$GFPCTX_TMP/stats.after")"
 	ktap_test_fail "refused jobs leave stats and inject unchanged"
+fi
+
+# A job is judged at its size: kvmalloc calls vmalloc above its
+# vmalloc_above (a page) only, so a cell with a non-blocking gfp, fatal
+# for vmalloc's sake, runs up to that size and is refused above it.
+desc="a cell fatal for vmalloc's sake runs up to vmalloc_above, not above"
+cell=$(awk 'FILENAME ~ /allocs$/ { for (i = 2; i <= NF; i++)
+		if ($i ~ /^vmalloc_above=/) above[substr($1, 6)] = substr($i, 15)
+		next }
+	FILENAME ~ /contexts$/ { if ($NF == "available=yes") ok[substr($1, 6)] = 1; next }
+	FILENAME ~ /gfps$/ { if ($2 == "blocking=no") nb[substr($1, 6)] = 1; next }
+	$6 ~ /^why=vmalloc-(in-hardirq-bugs|locks-not-softirq-safe)$/ {
+		c = substr($1, 9); a = substr($3, 7); g = substr($4, 5)
+		if (ok[c] && nb[g] && above[a] > 0) { print c, a, g, above[a]; exit } }' \
+	"$GFPCTX_TMP/allocs" "$ctxs" "$GFPCTX_TMP/gfps" "$rules")
+if [ -z "$cell" ]; then
+	gfpctx_test_skip "$desc" "no such cell here (vmalloc_nonblocking=$vnb)"
+else
+	# shellcheck disable=SC2086
+	set -- $cell
+	r1=$(gfpctx_run "context=$1 alloc=$2 gfp=$3 count=1 size=$4")
+	r2=$(gfpctx_run "context=$1 alloc=$2 gfp=$3 count=1 size=$(($4 + 1))")
+	gfpctx_msg "$1 $2 $3: size=$4 $r1, size=$(($4 + 1)) $r2"
+	[ "$r1" = OK ] && [ "$r2" = EPERM ]
+	gfpctx_result $? "$desc ($1 $2 $3)"
 fi
 
 # An ok cell of an unavailable context: EOPNOTSUPP.

@@ -23,6 +23,7 @@ GFPCTX_WORDS=
 GFPCTX_VAL=
 GFPCTX_UNAVAILABLE=" "
 GFPCTX_BY_ORDER=" "
+GFPCTX_MAXES=" "
 
 # The module's tables, in table order: read from its contexts, allocs
 # and gfps files by gfpctx_snapshot_tables (never written down here).
@@ -191,7 +192,8 @@ gfpctx_names() {
 # Copies of contexts, rules, allocs and gfps, read once per load.
 # GFPCTX_CONTEXTS, GFPCTX_ALLOCS, GFPCTX_GFPS: the names, in table order;
 # GFPCTX_UNAVAILABLE: the unavailable contexts; GFPCTX_BY_ORDER: the
-# allocators a job sizes with order= (the others take size=).
+# allocators a job sizes with order= (the others take size=);
+# GFPCTX_MAXES: " alloc=max ..." (allocs' max=).
 gfpctx_snapshot_tables() {
 	local t
 
@@ -207,6 +209,8 @@ gfpctx_snapshot_tables() {
 	GFPCTX_UNAVAILABLE=" $(sed -n 's/^name=\([^ ]*\) .* available=no.*/\1/p' \
 		"$GFPCTX_TMP/contexts" | tr '\n' ' ')"
 	GFPCTX_BY_ORDER=" $(sed -n 's/^name=\([^ ]*\) sized_by=order .*/\1/p' \
+		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
+	GFPCTX_MAXES=" $(sed -n 's/^name=\([^ ]*\) .* max=\([0-9]*\) .*/\1=\2/p' \
 		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
 }
 
@@ -407,13 +411,19 @@ gfpctx_job_args() {
 }
 
 # gfpctx_job_words CONTEXT ALLOC GFP [WORD...]: a standard job's words in
-# GFPCTX_WORDS, with no process started (for loops over many cells).
+# GFPCTX_WORDS, with no process started (for loops over many cells); with
+# GFPCTX_LARGEST=yes, at the largest size or order the allocator admits.
 gfpctx_job_words() {
-	local size=size=64
+	local key=size size=64
 
 	case $GFPCTX_BY_ORDER in
-	*" $2 "*) size=order=0 ;;
+	*" $2 "*) key=order size=0 ;;
 	esac
+	if [ "${GFPCTX_LARGEST:-}" = yes ]; then
+		size=${GFPCTX_MAXES#* "$2"=}
+		size=${size%% *}
+	fi
+	size=$key=$size
 	GFPCTX_WORDS="context=$1 alloc=$2 gfp=$3 $size"
 	shift 3
 	[ $# -gt 0 ] && GFPCTX_WORDS="$GFPCTX_WORDS $*"
