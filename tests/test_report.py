@@ -8,7 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
 
 from gfpctx_ci.ktap import KtapResult, parse  # noqa: E402
-from gfpctx_ci.report import summary, write_junit  # noqa: E402
+from gfpctx_ci.report import SPLAT_FRAMES, summary, write_junit  # noqa: E402
 from gfpctx_ci.splat import Splat, scan  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / 'data'
@@ -116,7 +116,8 @@ def test_summary_fail() -> None:
     assert 'FAIL   warns: warns.sh: timeout: 45 seconds' in lines
     assert 'SPLAT  might_sleep: BUG: sleeping function called from invalid ' \
            'context at mm/slub.c:4119 in gfpctx_audit_probe ' \
-           '(console line 192)' in lines
+           '(console line 192; trace: dump_stack_lvl < __might_resched < ' \
+           '__kmalloc_noprof < gfpctx_audit_probe < gfpctx_run_write)' in lines
     assert sum(line.startswith('KTAP ') for line in lines) == 2
     assert lines[-1] == 'RESULT: FAIL'
 
@@ -137,3 +138,13 @@ def test_summary_script_seconds() -> None:
     at = lines.index('suite    2.0 s')
     assert lines[at + 1:at + 3] == ['  ok_cells.sh        31.2 s',
                                     '  warns.sh           77.0 s']
+
+
+def test_summary_shortens_a_long_trace() -> None:
+    """An unexpected report's trace is cut at SPLAT_FRAMES frames."""
+    frames = tuple(f'f{i}' for i in range(SPLAT_FRAMES + 2))
+    bad = Splat(kind='warning', line_no=7, title='WARNING: x', function='f0',
+                expected=False, frames=frames)
+    line = [x for x in summary('stock', 'k', [], [bad], 1.0, 2.0).splitlines()
+            if x.startswith('SPLAT')][0]
+    assert line.endswith('; trace: ' + ' < '.join(frames[:SPLAT_FRAMES]) + ' < ...)')

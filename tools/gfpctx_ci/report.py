@@ -131,8 +131,21 @@ def _problem_lines(results: list[tuple[str, KtapResult]],
                 lines.append(f'FAIL   {boot}: {path}: {_describe(test)}')
         lines += [f'KTAP   {boot}: {error}' for error in result.errors]
     lines += [f'SPLAT  {s.kind}: {s.title} in {s.function or "unknown"} '
-              f'(console line {s.line_no})' for s in bad]
+              f'(console line {s.line_no}{_called_from(s)})' for s in bad]
     return lines
+
+
+# Frames of an unexpected report the summary names: enough to tell, from
+# a CI log alone, the path that reached it.
+SPLAT_FRAMES = 8
+
+
+def _called_from(splat: Splat) -> str:
+    """'; trace: f < g < h' (innermost first), or '' without a trace."""
+    if not splat.frames:
+        return ''
+    more = ' < ...' if len(splat.frames) > SPLAT_FRAMES else ''
+    return '; trace: ' + ' < '.join(splat.frames[:SPLAT_FRAMES]) + more
 
 
 def _short(name: str) -> str:

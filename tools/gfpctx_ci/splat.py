@@ -100,6 +100,8 @@ class Splat:
     title: str
     function: str
     expected: bool
+    # the reliable frames of its call trace, innermost first (may be empty)
+    frames: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def scan(console_text: str) -> list[Splat]:
         expected = window is not None and window.admits(kind, names.all())
         splats.append(Splat(kind=kind, line_no=index + 1,
                             title=message.strip(), function=function,
-                            expected=expected))
+                            expected=expected, frames=tuple(names.trace)))
         open_report = True
     return splats
 
