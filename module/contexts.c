@@ -7,6 +7,8 @@
 
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
+#include <linux/irqflags.h>
+#include <linux/mutex.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -53,6 +55,25 @@ static bool gfpctx_in_preempt_disabled(struct gfpctx_job *job)
 static bool gfpctx_in_bh_disabled(struct gfpctx_job *job)
 {
 	return in_task() && in_softirq();
+}
+
+/* A raw_spinlock_t disables preemption on PREEMPT_RT too. */
+static bool gfpctx_in_raw_spinlock(struct gfpctx_job *job)
+{
+	return gfpctx_in_preempt_disabled(job) &&
+	       raw_spin_is_locked(&job->raw_lock);
+}
+
+/* local_irq_save() disables interrupts on PREEMPT_RT too. */
+static bool gfpctx_in_irqs_disabled(struct gfpctx_job *job)
+{
+	return in_task() && irqs_disabled();
+}
+
+/* A sleeping lock: the holder may sleep, and may allocate with GFP_KERNEL. */
+static bool gfpctx_in_mutex(struct gfpctx_job *job)
+{
+	return gfpctx_in_process(job) && mutex_is_locked(&job->mutex);
 }
 
 static bool gfpctx_in_rcu_read(struct gfpctx_job *job)
@@ -205,6 +226,71 @@ static int gfpctx_fire_rcu_read(struct gfpctx_job *job)
 	rcu_read_lock();
 	gfpctx_run_batch(job);
 	rcu_read_unlock();
+	gfpctx_batch_done(job);
+	return 0;
+}
+
+static int gfpctx_fire_raw_spinlock(struct gfpctx_job *job)
+{
+	raw_spin_lock(&job->raw_lock);
+	gfpctx_run_batch(job);
+	raw_spin_unlock(&job->raw_lock);
+	gfpctx_batch_done(job);
+	return 0;
+}
+
+static int gfpctx_fire_rwlock_read(struct gfpctx_job *job)
+{
+	read_lock(&job->rwlock);
+	gfpctx_run_batch(job);
+	read_unlock(&job->rwlock);
+	gfpctx_batch_done(job);
+	return 0;
+}
+
+static int gfpctx_fire_rwlock_write(struct gfpctx_job *job)
+{
+	write_lock(&job->rwlock);
+	gfpctx_run_batch(job);
+	write_unlock(&job->rwlock);
+	gfpctx_batch_done(job);
+	return 0;
+}
+
+static int gfpctx_fire_seqlock_write(struct gfpctx_job *job)
+{
+	write_seqlock(&job->seqlock);
+	gfpctx_run_batch(job);
+	write_sequnlock(&job->seqlock);
+	gfpctx_batch_done(job);
+	return 0;
+}
+
+static int gfpctx_fire_spinlock_bh(struct gfpctx_job *job)
+{
+	spin_lock_bh(&job->lock);
+	gfpctx_run_batch(job);
+	spin_unlock_bh(&job->lock);
+	gfpctx_batch_done(job);
+	return 0;
+}
+
+static int gfpctx_fire_irqs_disabled(struct gfpctx_job *job)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	gfpctx_run_batch(job);
+	local_irq_restore(flags);
+	gfpctx_batch_done(job);
+	return 0;
+}
+
+static int gfpctx_fire_mutex(struct gfpctx_job *job)
+{
+	mutex_lock(&job->mutex);
+	gfpctx_run_batch(job);
+	mutex_unlock(&job->mutex);
 	gfpctx_batch_done(job);
 	return 0;
 }
@@ -416,6 +502,12 @@ const struct gfpctx_context gfpctx_contexts[] = {
 		.stop = gfpctx_threaded_irq_stop,
 		.in_context = gfpctx_in_process,
 	}, {
+		/* A sleeping lock held: GFP_KERNEL is legal. */
+		.name = "mutex",
+		.class = GFPCTX_PROCESS, .rt_class = GFPCTX_PROCESS,
+		.fire = gfpctx_fire_mutex,
+		.in_context = gfpctx_in_mutex,
+	}, {
 		.name = "spinlock",
 		.class = GFPCTX_PROCESS_ATOMIC,
 		.rt_class = GFPCTX_PROCESS_ATOMIC,
@@ -451,6 +543,66 @@ const struct gfpctx_context gfpctx_contexts[] = {
 		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_ATOMIC,
 		.fire = gfpctx_fire_rcu_read,
 		.in_context = gfpctx_in_rcu_read,
+	}, {
+		/*
+		 * A raw_spinlock_t spins on PREEMPT_RT too, and lockdep gives
+		 * it a spinning wait context (LD_WAIT_SPIN, raw_spin_lock_init()
+		 * in include/linux/spinlock.h).
+		 */
+		.name = "raw_spinlock",
+		.class = GFPCTX_PROCESS_ATOMIC,
+		.rt_class = GFPCTX_PROCESS_ATOMIC,
+		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_RAW_WAIT,
+		.rt_flags = GFPCTX_CTX_RAW | GFPCTX_CTX_RAW_WAIT,
+		.fire = gfpctx_fire_raw_spinlock,
+		.in_context = gfpctx_in_raw_spinlock,
+	}, {
+		/*
+		 * On PREEMPT_RT an rwlock_t, like a spinlock_t, is an rtmutex
+		 * held inside rcu_read_lock() (rt_read_lock(),
+		 * kernel/locking/spinlock_rt.c): it must not sleep either.
+		 */
+		.name = "rwlock_read",
+		.class = GFPCTX_PROCESS_ATOMIC,
+		.rt_class = GFPCTX_PROCESS_ATOMIC,
+		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_ATOMIC,
+		.fire = gfpctx_fire_rwlock_read,
+		.in_context = gfpctx_in_spinlock,
+	}, {
+		.name = "rwlock_write",
+		.class = GFPCTX_PROCESS_ATOMIC,
+		.rt_class = GFPCTX_PROCESS_ATOMIC,
+		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_ATOMIC,
+		.fire = gfpctx_fire_rwlock_write,
+		.in_context = gfpctx_in_spinlock,
+	}, {
+		/* write_seqlock(): the seqlock_t's spinlock_t, then its count. */
+		.name = "seqlock_write",
+		.class = GFPCTX_PROCESS_ATOMIC,
+		.rt_class = GFPCTX_PROCESS_ATOMIC,
+		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_ATOMIC,
+		.fire = gfpctx_fire_seqlock_write,
+		.in_context = gfpctx_in_spinlock,
+	}, {
+		.name = "spinlock_bh",
+		.class = GFPCTX_PROCESS_ATOMIC,
+		.rt_class = GFPCTX_PROCESS_ATOMIC,
+		.flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.rt_flags = GFPCTX_CTX_ATOMIC | GFPCTX_CTX_INTERRUPT,
+		.fire = gfpctx_fire_spinlock_bh,
+		.in_context = gfpctx_in_bh_disabled,
+	}, {
+		/*
+		 * Interrupts off without a lock: on PREEMPT_RT the allocators'
+		 * spinlock_t may sleep, so no allocation at all
+		 * (Documentation/locking/locktypes.rst).
+		 */
+		.name = "irqs_disabled",
+		.class = GFPCTX_PROCESS_ATOMIC,
+		.rt_class = GFPCTX_PROCESS_ATOMIC,
+		.flags = GFPCTX_CTX_ATOMIC, .rt_flags = GFPCTX_CTX_RAW,
+		.fire = gfpctx_fire_irqs_disabled,
+		.in_context = gfpctx_in_irqs_disabled,
 	}, {
 		.name = "timer",
 		.class = GFPCTX_SOFTIRQ, .rt_class = GFPCTX_SOFTIRQ,

@@ -9,7 +9,9 @@
 #include <linux/irq_work.h>
 #include <linux/kthread.h>
 #include <linux/mempool.h>
+#include <linux/mutex.h>
 #include <linux/seq_file.h>
+#include <linux/seqlock.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -175,6 +177,10 @@ struct gfpctx_job {
 
 	/* how the job enters its context */
 	spinlock_t lock;
+	raw_spinlock_t raw_lock;
+	rwlock_t rwlock;
+	struct mutex mutex;	/* held around a batch in context=mutex */
+	seqlock_t seqlock;
 	struct timer_list timer;
 	struct tasklet_struct tasklet;
 	struct hrtimer hrtimer;

@@ -454,12 +454,18 @@ int gfpctx_job_run(struct gfpctx_job *job)
 	job->tally.jobs = 1;
 	init_completion(&job->batch_done);
 	spin_lock_init(&job->lock);
+	raw_spin_lock_init(&job->raw_lock);
+	rwlock_init(&job->rwlock);
+	mutex_init(&job->mutex);
+	seqlock_init(&job->seqlock);
 
 	if (job->free_process) {
 		job->objs = kvmalloc_array(job->count, sizeof(*job->objs),
 					   GFP_KERNEL);
-		if (!job->objs)
-			return -ENOMEM;
+		if (!job->objs) {
+			ret = -ENOMEM;
+			goto err_free_objs;
+		}
 	}
 	ret = gfpctx_samples_init(job);
 	if (ret)
@@ -498,5 +504,6 @@ err_samples_exit:
 	gfpctx_samples_exit(job);
 err_free_objs:
 	kvfree(job->objs);
+	mutex_destroy(&job->mutex);
 	return ret;
 }

@@ -72,8 +72,9 @@ class_disagrees() {
 		STD="an unthreaded softirq on PREEMPT_RT"
 		return
 	fi
-	if has "$flags" raw_wait && ! has "$flags" hardirq; then
-		STD="a raw wait context out of hard IRQ"
+	# A raw wait context: hard IRQ or a raw_spinlock_t held, never sleeping.
+	if has "$flags" raw_wait && ! has "$flags" atomic && ! has "$flags" raw; then
+		STD="a raw wait context that may sleep"
 		return
 	fi
 	case $class in
