@@ -92,6 +92,36 @@ def test_timeout_and_bad_exit_with_passing_subtests() -> None:
         'all its subtests passed']
 
 
+def test_busybox_timeout_is_a_timeout() -> None:
+    """busybox's timeout kills with SIGTERM: runner.sh prints exit=143,
+    not TIMEOUT; the script is a timeout all the same, and its passed
+    subtests make no "failed while all its subtests passed" error."""
+    result = load('kselftest_busybox_timeout.ktap')
+    pressure, inject = result.tests
+    assert (pressure.status, pressure.reason) == (
+        'timeout', 'exit=143: killed by SIGTERM, as by busybox timeout')
+    assert (inject.status, inject.reason) == ('fail', 'exit=1')
+    assert statuses(result)[2] == ('selftests: gfpctx: pressure.sh',
+                                   'timeout')
+    assert result.counts() == {'passed': 3, 'failed': 2, 'skipped': 0}
+    assert result.errors == ['block at line 5: plan of 24 tests, 2 results']
+
+
+def test_timeout_exit_codes() -> None:
+    """124 (GNU timeout), 137 (SIGKILL, timeout -k) and 143 (SIGTERM) are
+    timeouts on a not ok line; other exit codes, and ok lines, are not."""
+    def first(line: str) -> tuple[str, str]:
+        test = parse(f'TAP version 13\n1..1\n{line}\n').tests[0]
+        return test.status, test.reason
+    for code in (124, 137, 143):
+        status, reason = first(f'not ok 1 x.sh # exit={code}')
+        assert status == 'timeout' and reason.startswith(f'exit={code}: ')
+    for code in (1, 2, 139, 1430):
+        assert first(f'not ok 1 x.sh # exit={code}') == (
+            'fail', f'exit={code}')
+    assert first('ok 1 x.sh # exit=143') == ('pass', 'exit=143')
+
+
 def test_ktap_v1_indented_nesting_and_directives() -> None:
     result = load('ktap_v1_nested.ktap')
     assert result.plan == 3

@@ -148,3 +148,15 @@ def test_summary_shortens_a_long_trace() -> None:
     line = [x for x in summary('stock', 'k', [], [bad], 1.0, 2.0).splitlines()
             if x.startswith('SPLAT')][0]
     assert line.endswith('; trace: ' + ' < '.join(frames[:SPLAT_FRAMES]) + ' < ...)')
+
+
+def test_busybox_timeout_in_summary_and_junit(tmp_path: Path) -> None:
+    """A script busybox's timeout killed is a timeout for CI, too."""
+    result = ktap('kselftest_busybox_timeout.ktap')
+    assert 'FAIL   clean: pressure.sh: timeout: exit=143: killed by ' \
+           'SIGTERM, as by busybox timeout' in \
+           summary('debug', 'k', [('clean', result)], [], 1.0, 2.0)
+    root = junit(tmp_path, [('clean', result)], [])
+    failure = root.find("testsuite[@name='debug.clean']/testcase"
+                        "[@name='pressure.sh']/failure")
+    assert failure.get('type') == 'timeout'

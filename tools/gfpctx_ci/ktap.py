@@ -19,6 +19,17 @@ RESULT = re.compile(r'^(ok|not ok)\s+(\d+)\b\s*(?:-\s+)?([^#]*?)\s*'
 DIRECTIVE = re.compile(r'^(SKIP|XFAIL|XPASS|TODO|TIMEOUT|ERROR)\b\s*(.*)$',
                        re.IGNORECASE)
 SELFTEST_HEADER = re.compile(r'^#\s*(selftests: .+?)\s*$')
+EXIT = re.compile(r'^exit=(\d+)$')
+
+# Exit codes of a test that timeout(1) stopped, as "not ok ... # exit=<n>"
+# shows them: kselftest's runner.sh turns 124 (GNU timeout) into
+# "# TIMEOUT <n> seconds" but prints the others as they are: 143 when
+# busybox's timeout sent SIGTERM, 137 when `timeout -k` sent SIGKILL.
+TIMEOUT_EXITS = {
+    124: 'timed out',
+    137: 'killed by SIGKILL, as by timeout -k (or the OOM killer)',
+    143: 'killed by SIGTERM, as by busybox timeout',
+}
 
 FAILING = ('fail', 'timeout', 'error')
 
@@ -196,6 +207,11 @@ def _make_test(match: re.Match[str], sub: _Block | None,
 
 
 def _status(ok: bool, comment: str) -> tuple[str, str]:
+    """(status, reason) of a result line from its ok and its comment."""
+    exit_code = EXIT.match(comment)
+    killed = TIMEOUT_EXITS.get(int(exit_code.group(1))) if exit_code else None
+    if killed and not ok:
+        return 'timeout', f'{comment}: {killed}'
     directive = DIRECTIVE.match(comment)
     if not directive:
         return ('pass' if ok else 'fail'), comment
