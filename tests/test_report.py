@@ -160,3 +160,25 @@ def test_busybox_timeout_in_summary_and_junit(tmp_path: Path) -> None:
     failure = root.find("testsuite[@name='debug.clean']/testcase"
                         "[@name='pressure.sh']/failure")
     assert failure.get('type') == 'timeout'
+
+
+def test_junit_names_unique_within_a_suite(tmp_path: Path) -> None:
+    """A description repeated in one script gets its test number; one
+    repeated across scripts gets its script; other names stay as they
+    are. Every suite's testcase names are then unique."""
+    root = junit(tmp_path, [('clean', ktap('kselftest_repeated_names.ktap')),
+                            ('warns', ktap('kselftest_timeout.ktap'))],
+                 splats('console_warns.log'))
+    for suite in root.findall('testsuite'):
+        names = [c.get('name') for c in suite.findall('testcase')]
+        assert len(names) == len(set(names)), suite.get('name')
+    cases = root.findall("testsuite[@name='debug.clean']/testcase")
+    assert [(c.get('classname'), c.get('name')) for c in cases] == [
+        ('gfpctx.contexts.sh', 'contexts.sh: module loads'),
+        ('gfpctx.contexts.sh', 'contexts.sh: no splat in the kernel log'),
+        ('gfpctx.races.sh', 'contexts to race in: 5'),
+        ('gfpctx.races.sh', 'no splat in the kernel log #2'),
+        ('gfpctx.races.sh', 'writers race with unload'),
+        ('gfpctx.races.sh', 'no splat in the kernel log #4'),
+        ('gfpctx.lifecycle.sh', 'lifecycle.sh: module loads'),
+        ('gfpctx.lifecycle.sh', 'lifecycle.sh: no splat in the kernel log')]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 
 from .ktap import FAILING, KtapResult, KtapTest
@@ -56,8 +57,9 @@ def summary(lane: str, kernel: str, results: list[tuple[str, KtapResult]],
 
 def _ktap_suite(root: ET.Element, name: str, result: KtapResult) -> None:
     suite = ET.SubElement(root, 'testsuite', name=name)
-    for ancestors, test in result.leaves():
-        _testcase(suite, ancestors, test)
+    leaves = list(result.leaves())
+    for (ancestors, test), case_name in zip(leaves, _case_names(leaves)):
+        _testcase(suite, ancestors, test, case_name)
     if result.errors:
         case = ET.SubElement(suite, 'testcase', classname='gfpctx.ktap',
                              name='KTAP output well formed')
@@ -66,13 +68,32 @@ def _ktap_suite(root: ET.Element, name: str, result: KtapResult) -> None:
         failure.text = '\n'.join(result.errors)
 
 
-def _testcase(suite: ET.Element, ancestors: list[KtapTest],
-              test: KtapTest) -> None:
+def _case_names(leaves: list[tuple[list[KtapTest], KtapTest]]) -> list[str]:
+    """The JUnit name of each (ancestors, test), unique within the suite.
+
+    A name is the test's path below its top-level test (its script, which
+    the classname names). A name repeated within one script gets the test
+    numbers of that path (' #7', ' #2.7'); one still repeated across
+    scripts gets its script in front ('races.sh: ...'). Neither depends
+    on the script's place in the boot, so names stay from run to run.
+    """
+    tops = [_short((ancestors + [test])[0].name) for ancestors, test in leaves]
+    paths = [ancestors[1:] + [test] for ancestors, test in leaves]
+    names = [': '.join(_short(t.name) for t in path) for path in paths]
+    in_script = Counter(zip(tops, names))
+    names = [f'{name} #{".".join(str(t.number) for t in path)}'
+             if in_script[top, name] > 1 else name
+             for top, name, path in zip(tops, names, paths)]
+    in_suite = Counter(names)
+    return [f'{top}: {name}' if in_suite[name] > 1 else name
+            for top, name in zip(tops, names)]
+
+
+def _testcase(suite: ET.Element, ancestors: list[KtapTest], test: KtapTest,
+              name: str) -> None:
     top = ancestors[0] if ancestors else test
-    names = [_short(t.name) for t in ancestors[1:] + [test]]
     case = ET.SubElement(suite, 'testcase',
-                         classname=f'gfpctx.{_short(top.name)}',
-                         name=': '.join(names) if ancestors else names[-1])
+                         classname=f'gfpctx.{_short(top.name)}', name=name)
     if test.status == 'skip':
         ET.SubElement(case, 'skipped', message=test.reason)
     elif test.status in FAILING:
