@@ -182,3 +182,23 @@ def test_junit_names_unique_within_a_suite(tmp_path: Path) -> None:
         ('gfpctx.races.sh', 'no splat in the kernel log #4'),
         ('gfpctx.lifecycle.sh', 'lifecycle.sh: module loads'),
         ('gfpctx.lifecycle.sh', 'lifecycle.sh: no splat in the kernel log')]
+
+
+def test_not_ok_parent_with_passing_subtests(tmp_path: Path) -> None:
+    """A bare "not ok" suite whose subtests all passed is a failed test
+    of its own in the counts, the summary and the JUnit XML."""
+    result = ktap('ktap_v1_not_ok_parent.ktap')
+    assert result.counts() == {'passed': 4, 'failed': 1, 'skipped': 0}
+    assert not result.ok()
+    lines = summary('debug', 'k', [('clean', result)], [], 1.0, 2.0
+                    ).splitlines()
+    assert [line for line in lines if line.startswith('FAIL')] == [
+        'FAIL   clean: gfpctx_rules: fail: not ok, though its subtests '
+        'passed']
+    assert "KTAP   clean: line 14: 'gfpctx_rules' failed while all its " \
+           'subtests passed' in lines
+    root = junit(tmp_path, [('clean', result)], [])
+    failure = root.find("testsuite[@name='debug.clean']/testcase"
+                        "[@name='gfpctx_rules']/failure")
+    assert failure.get('message') == \
+        'fail: not ok, though its subtests passed'

@@ -32,6 +32,8 @@ TIMEOUT_EXITS = {
 }
 
 FAILING = ('fail', 'timeout', 'error')
+# The reason of a bare "not ok" whose subtests all passed.
+NOT_OK_PARENT = 'not ok, though its subtests passed'
 
 
 @dataclass
@@ -227,6 +229,8 @@ def _status(ok: bool, comment: str) -> tuple[str, str]:
 
 def _check_test(test: KtapTest, ok_line: bool, block: _Block, here: str,
                 errors: list[str]) -> None:
+    """Add to errors what is wrong with test; a failed parent whose
+    subtests passed gets NOT_OK_PARENT as its reason if it had none."""
     expected = len(block.tests) + 1
     if test.number != expected:
         errors.append(f'{here}: test number {test.number}, expected '
@@ -236,8 +240,10 @@ def _check_test(test: KtapTest, ok_line: bool, block: _Block, here: str,
                       '(Linaro-style parsers count it as a failure)')
     failed_sub = any(_failed(sub) for sub in test.subtests)
     if test.subtests and test.status == 'fail' and not failed_sub:
-        errors.append(f'{here}: {test.name!r} failed ({test.reason}) '
+        why = f' ({test.reason})' if test.reason else ''
+        errors.append(f'{here}: {test.name!r} failed{why} '
                       'while all its subtests passed')
+        test.reason = test.reason or NOT_OK_PARENT
     if test.status in ('pass', 'skip', 'xfail') and failed_sub:
         errors.append(f'{here}: {test.name!r} reported ok but a subtest '
                       'failed')
