@@ -67,18 +67,45 @@ def test_split_boots_shards_by_seconds() -> None:
     assert cli.split_boots(['a.sh'], shards=3) == [('clean', ['a.sh'])]
 
 
+def test_split_boots_provoke_boots_share_the_cells() -> None:
+    tests = ['a.sh', 'b.sh', 'warns.sh', 'audit.sh']
+    seconds = {'a.sh': 100.0, 'b.sh': 30.0, 'warns.sh': 30.0, 'audit.sh': 10.0}
+    # the seconds of a provoking test are its share's: each provoke boot
+    # starts at 40 s; a -> clean (100), b -> provoke (70)
+    assert cli.split_boots(tests, seconds=seconds, provoke_boots=3) == [
+        ('clean', ['a.sh']), ('provoke', ['b.sh', 'warns.sh', 'audit.sh']),
+        ('provoke-2', ['warns.sh', 'audit.sh']),
+        ('provoke-3', ['warns.sh', 'audit.sh'])]
+    assert cli.split_boots(['warns.sh'], provoke_boots=2) == [
+        ('provoke', ['warns.sh']), ('provoke-2', ['warns.sh'])]
+    # no provoking test, no provoke boot
+    assert cli.split_boots(['a.sh'], provoke_boots=3) == [('clean', ['a.sh'])]
+    # one boot: no sharing
+    assert cli.split_boots(tests, one_boot=True, provoke_boots=3) == [('all', tests)]
+
+
+def test_boot_env_names_the_shard() -> None:
+    assert cli.boot_env('provoke', 3) == ['GFPCTX_SHARD=1/3']
+    assert cli.boot_env('provoke-3', 3) == ['GFPCTX_SHARD=3/3']
+    assert cli.boot_env('clean', 3) == []
+    assert cli.boot_env('provoke', 1) == []
+    assert cli.boot_env('provoke-4', 3) == []
+
+
+def test_provoke_boots_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    for bad in ('0', '-1', 'two'):
+        with pytest.raises(SystemExit):
+            cli.parser().parse_args(['run', '--provoke-boots', bad])
+        assert 'want a whole number, 1 or more' in capsys.readouterr().err
+    assert cli.parser().parse_args(['run', '--provoke-boots', '2']).provoke_boots == 2
+
+
 def test_last_seconds(tmp_path: Path) -> None:
     assert cli.last_seconds(tmp_path) == {}
     (tmp_path / cli.SECONDS_FILE).write_text('{"a.sh": 3, "b.sh": "x"}')
     assert cli.last_seconds(tmp_path) == {'a.sh': 3.0}
     (tmp_path / cli.SECONDS_FILE).write_text('not json')
     assert cli.last_seconds(tmp_path) == {}
-
-
-def test_split_boots_drops_empty_boots() -> None:
-    assert cli.split_boots(['warns.sh']) == [('provoke', ['warns.sh'])]
-    assert cli.split_boots(['contexts.sh']) == [('clean', ['contexts.sh'])]
-    assert cli.split_boots([]) == []
 
 
 def test_select_tests() -> None:
@@ -156,12 +183,28 @@ def test_dry_run_prints_both_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     captured = capsys.readouterr()
     assert f'kernel {tmp_path}/bzImage' in captured.out
     qemu_lines = [line for line in captured.err.splitlines() if 'qemu-system' in line]
-    assert len(qemu_lines) == 2
+    # the debug lane's provoke boots share the cells
+    assert len(qemu_lines) == 1 + cli.lanes.DEBUG_PROVOKE_BOOTS
     assert 'gfpctx_tests=contexts.sh' in qemu_lines[0]
     assert 'out/debug/clean.ktap' in qemu_lines[0]
+    assert 'GFPCTX_SHARD' not in qemu_lines[0]
     assert 'gfpctx_tests=warns.sh' in qemu_lines[1]
     assert 'out/debug/provoke.ktap' in qemu_lines[1]
+    assert f'GFPCTX_SHARD=1/{cli.lanes.DEBUG_PROVOKE_BOOTS}' in qemu_lines[1]
+    assert 'out/debug/provoke-2.ktap' in qemu_lines[2]
     assert not (tmp_path / 'out').exists()            # nothing built
+
+
+def test_dry_run_provoke_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv('GFPCTX_CACHE', str(tmp_path / 'cache'))
+    monkeypatch.setenv('GFPCTX_ACCEL', 'tcg')
+    assert cli.main(['run', '--dry-run', '--kernel', str(tmp_path / 'bzImage'),
+                     '--kdir', str(tmp_path / 'kdir'), '--out', str(tmp_path / 'out'),
+                     '--tests', 'warns.sh', '--provoke-boots', '1']) == 0
+    qemu_lines = [line for line in capsys.readouterr().err.splitlines()
+                  if 'qemu-system' in line]
+    assert len(qemu_lines) == 1 and 'GFPCTX_SHARD' not in qemu_lines[0]
 
 
 def test_relative_out_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

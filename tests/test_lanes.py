@@ -47,6 +47,6 @@ def test_debug_lane_fragments_exist() -> None:
 
 def test_table_mentions_every_lane() -> None:
     lines = lanes.table().splitlines()
-    assert lines[0].split() == ['lane', 'kernel', 'what']
+    assert lines[0].split() == ['lane', 'kernel', 'provoke', 'boots', 'what']
     assert [line.split()[0] for line in lines[1:]] == list(lanes.LANES)
     assert 'debian rt-amd64' in lanes.table()

@@ -25,6 +25,8 @@
 # It provokes splats on CONFIG_DEBUG_ATOMIC_SLEEP kernels: run it in a
 # boot of its own (the runner's PROVOKE list). Each provoked job is
 # declared to the log reader between gfpctx-expect begin/end markers.
+# GFPCTX_SHARD=I/N: the I-th of every N ok cells and slab warns cells only
+# (gfpctx_lib.sh); the other checks run in every shard.
 
 DIR="$(dirname "$(readlink -f "$0")")"
 # shellcheck source=gfpctx_lib.sh
@@ -261,6 +263,7 @@ check_kvmalloc() {
 	fi
 }
 
+gfpctx_shard_check
 gfpctx_header
 gfpctx_setup
 [ -e "$AUDIT" ] || gfpctx_skip_all "no $AUDIT (module without audit mode)"
@@ -268,12 +271,11 @@ gfpctx_log_mark
 start_mark=$GFPCTX_MARK
 : > "$GFPCTX_TMP/foreign"
 
-gfpctx_cells ok > "$GFPCTX_TMP/ok_cells"
+gfpctx_cells ok | gfpctx_shard > "$GFPCTX_TMP/ok_cells"
 gfpctx_cells warns > "$GFPCTX_TMP/warns"
-: > "$GFPCTX_TMP/slab_warns"
 for a in $SLAB_ALLOCS; do
-	grep " $a " "$GFPCTX_TMP/warns" >> "$GFPCTX_TMP/slab_warns"
-done
+	grep " $a " "$GFPCTX_TMP/warns"
+done | gfpctx_shard > "$GFPCTX_TMP/slab_warns"
 nbad=$(bad_writes | wc -l)
 nslab=$(wc -l < "$GFPCTX_TMP/slab_warns")
 nother=$(echo "$OTHER_ALLOCS" | wc -w)

@@ -123,7 +123,7 @@ gfpctx_log_mark
 write_cases > "$GFPCTX_TMP/cases"
 shape_cases > "$GFPCTX_TMP/shapes"
 ktap_set_plan $(($(wc -l < "$GFPCTX_TMP/cases") + \
-	$(wc -l < "$GFPCTX_TMP/shapes") + 5))
+	$(wc -l < "$GFPCTX_TMP/shapes") + 7))
 
 # A state worth keeping: stats with a line, inject not at its defaults.
 gfpctx_reset
@@ -182,6 +182,22 @@ gfpctx_result $? "inject: off restores fail_next=0 fail_every=0"
 r=$(gfpctx_write "$GFPCTX_DIR/stats" 'reset\n')
 [ "$r" = OK ] && [ -z "$(cat "$GFPCTX_DIR/stats")" ]
 gfpctx_result $? "stats: reset empties stats"
+
+# The runner's share of the provoked cells, GFPCTX_SHARD=I/N: the
+# helper refuses a malformed one before it runs a job, and the shell
+# filter keeps the I-th of every N lines.
+bad=
+for v in 0/3 4/3 1/0 x 1/2x 1/ /3; do
+	"$DIR/gfpctx_cells" -s "$v" provoke > /dev/null 2>&1
+	[ $? -eq "$KSFT_FAIL" ] || bad="$bad $v"
+done
+[ -z "$bad" ] || gfpctx_msg "gfpctx_cells -s accepted:$bad"
+[ -z "$bad" ]
+gfpctx_result $? "gfpctx_cells refuses a malformed -s I/N with its usage"
+got=$(seq 1 7 | GFPCTX_SHARD=2/3 gfpctx_shard | tr '\n' ' ')
+[ "$got" = "2 5 " ] || gfpctx_msg "GFPCTX_SHARD=2/3 of 1..7: $got"
+[ "$got" = "2 5 " ]
+gfpctx_result $? "gfpctx_shard keeps the 2nd of every 3 lines"
 
 gfpctx_test_no_splat "no splat in the kernel log"
 

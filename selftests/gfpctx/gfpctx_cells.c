@@ -3,7 +3,7 @@
  * gfpctx_cells - run the cells of the gfpctx module's rules table in one
  * process and check each one exactly; KTAP on stdout (kselftest.h).
  *
- * Usage: gfpctx_cells [-c COUNT] ok|provoke
+ * Usage: gfpctx_cells [-c COUNT] [-s I/N] ok|provoke
  *
  *   ok       every `ok` cell of an available context, count=COUNT
  *            (default 1000), then again with free=process and a tenth of
@@ -26,6 +26,11 @@
  *            __might_sleep()'s WARN_ONCE "do not call blocking ops when
  *            !TASK_RUNNING" (a softirq that runs on a task that is about
  *            to sleep, kernel/sched/core.c)
+ *
+ * -s I/N: provoke only the I-th of every N warns cells, counted from 1 in
+ * the rules' order. __might_resched() reports once a second at most, so a
+ * boot provokes one cell a second: N boots share the cells (GFPCTX_SHARD,
+ * set by the host runner per boot).
  *
  * The cells, contexts, allocators and gfps come from the module's own files
  * (rules, contexts, allocs, gfps under /sys/kernel/debug/gfpctx): nothing here
@@ -717,21 +722,36 @@ static int count_verdict(const char *verdict)
 
 static void bad_usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-c COUNT] ok|provoke\n", prog);
+	fprintf(stderr, "usage: %s [-c COUNT] [-s I/N] ok|provoke\n", prog);
 	exit(KSFT_FAIL);
+}
+
+/* "I/N", 1 <= I <= N: the shard; false for anything else. */
+static bool parse_shard(const char *arg, unsigned int *i, unsigned int *n)
+{
+	char end;
+
+	return sscanf(arg, "%u/%u%c", i, n, &end) == 2 && *i >= 1 && *i <= *n;
+}
+
+/* Whether the k-th warns cell (from 0) is the shard's. */
+static bool in_shard(int k, unsigned int shard, unsigned int nshards)
+{
+	return (unsigned int)k % nshards == shard - 1;
 }
 
 int main(int argc, char **argv)
 {
-	unsigned int count = 1000;
+	unsigned int count = 1000, shard = 1, nshards = 1;
 	char *kernel;
 	const char *mode;
-	int opt, i;
+	int opt, i, k;
 
-	while ((opt = getopt(argc, argv, "c:")) != -1) {
-		if (opt != 'c')
+	while ((opt = getopt(argc, argv, "c:s:")) != -1) {
+		if (opt == 'c')
+			count = strtoul(optarg, NULL, 10);
+		else if (opt != 's' || !parse_shard(optarg, &shard, &nshards))
 			bad_usage(argv[0]);
-		count = strtoul(optarg, NULL, 10);
 	}
 	if (argc - optind != 1 || !count)
 		bad_usage(argv[0]);
@@ -773,13 +793,22 @@ int main(int argc, char **argv)
 		kmsg_result("no report in the kernel log while the ok cells ran");
 		lockdep_watched(locks, "lockdep was on while the ok cells ran");
 	} else if (!strcmp(mode, "provoke")) {
-		int n = count_verdict("warns");
+		int n = count_verdict("warns"), mine = 0;
 
 		if (!n)
 			ksft_exit_skip("no warns cell on this kernel\n");
-		ksft_set_plan(2 * n + 1);
-		for (i = 0; i < ncells; i++)
-			if (!strcmp(cells[i].verdict, "warns"))
+		for (k = 0; k < n; k++)
+			mine += in_shard(k, shard, nshards);
+		if (!mine)
+			ksft_exit_skip("no warns cell in shard %u/%u of %d\n",
+				       shard, nshards, n);
+		if (nshards > 1)
+			ksft_print_msg("shard %u/%u: %d of the %d warns cells\n",
+				       shard, nshards, mine, n);
+		ksft_set_plan(2 * mine + 1);
+		for (i = 0, k = 0; i < ncells; i++)
+			if (!strcmp(cells[i].verdict, "warns") &&
+			    in_shard(k++, shard, nshards))
 				run_provoke(&cells[i]);
 		kmsg_result("no report in the kernel log outside the provoked jobs");
 	} else {

@@ -72,6 +72,26 @@ gfpctx_test_skip() {
 	KTAP_CNT_SKIP=$((KTAP_CNT_SKIP + 1))
 }
 
+# GFPCTX_SHARD=I/N (set per boot by the host runner): a script that
+# provokes reports takes the I-th of every N cells, from 1, so that N
+# boots share them (__might_resched() reports once a second per kernel).
+# gfpctx_shard_check ends the script, Bail out!, on a malformed value.
+gfpctx_shard_check() {
+	[ -z "$GFPCTX_SHARD" ] && return 0
+	if ! echo "$GFPCTX_SHARD" | grep -Eq '^[1-9][0-9]*/[1-9][0-9]*$' ||
+	   [ "${GFPCTX_SHARD%/*}" -gt "${GFPCTX_SHARD#*/}" ]; then
+		gfpctx_header
+		ktap_exit_fail_msg "GFPCTX_SHARD=$GFPCTX_SHARD: want I/N, 1 <= I <= N"
+	fi
+}
+
+# gfpctx_shard: the lines of stdin that are the shard's, every line
+# without GFPCTX_SHARD.
+gfpctx_shard() {
+	awk -v i="${GFPCTX_SHARD%/*}" -v n="${GFPCTX_SHARD#*/}" \
+		'n == "" || (NR - 1) % n == i - 1'
+}
+
 # gfpctx_cells_run ARGS...: after gfpctx_setup, the KTAP of gfpctx_cells;
 # the script exits with its status.
 gfpctx_cells_run() {

@@ -10,6 +10,7 @@
 #
 # It provokes reports, and the first may turn lockdep off for the rest of
 # the boot: it runs after the clean scripts (TEST_PROGS order).
+# GFPCTX_SHARD=I/N: the I-th of every N warns cells only (gfpctx_lib.sh).
 
 DIR="$(dirname "$(readlink -f "$0")")"
 # shellcheck source=gfpctx_lib.sh
@@ -22,4 +23,5 @@ no) gfpctx_skip_all "CONFIG_DEBUG_ATOMIC_SLEEP off" ;;
 *) gfpctx_skip_all "cannot tell if CONFIG_DEBUG_ATOMIC_SLEEP is on" \
 	"(no gfpctx/kernel file, no kernel config)" ;;
 esac
-gfpctx_cells_run provoke
+gfpctx_shard_check
+gfpctx_cells_run ${GFPCTX_SHARD:+-s "$GFPCTX_SHARD"} provoke

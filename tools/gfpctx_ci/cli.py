@@ -39,14 +39,17 @@ class Outcome:
 
 
 def split_boots(selected: list[str], one_boot: bool = False, shards: int = 1,
-                seconds: dict[str, float] | None = None) -> list[tuple[str, list[str]]]:
+                seconds: dict[str, float] | None = None,
+                provoke_boots: int = 1) -> list[tuple[str, list[str]]]:
     """(boot, tests) pairs: the clean tests in `shards` boots ("clean",
-    "clean-2", ...) and a "provoke" boot that ends with the provoking
-    tests (lockdep turns itself off at its first report); or every test
-    in one boot, "all", in the target's order, as kernel CI runs it.
+    "clean-2", ...) and `provoke_boots` boots ("provoke", "provoke-2",
+    ...) that end with the provoking tests (lockdep turns itself off at
+    its first report), each provoking a share of the cells (boot_env());
+    or every test in one boot, "all", in the target's order, as kernel CI
+    runs it.
 
-    The provoke boot mostly waits (__might_resched() reports once a
-    second), so it also takes clean tests, run before the provoking
+    A provoke boot mostly waits (__might_resched() reports once a second
+    per kernel), so it also takes clean tests, run before the provoking
     ones: each clean test goes, longest first by `seconds` (a previous
     run's; 1 s when unknown), to the boot with the least so far. Every
     boot keeps the target's order, the provoking tests last."""
@@ -58,17 +61,36 @@ def split_boots(selected: list[str], one_boot: bool = False, shards: int = 1,
              for i in range(max(1, min(shards, len(clean))))]
     weight = {t: (seconds or {}).get(t, 1.0) for t in selected}
     load = [0.0] * len(names)
+    first_provoke = len(names)
     if provoke:
-        names.append("provoke")
-        load.append(sum(weight[t] for t in provoke))
-    where = {t: len(names) - 1 for t in provoke}
+        nprovoke = max(1, provoke_boots)
+        names += [provoke_boot_name(i) for i in range(1, nprovoke + 1)]
+        # seconds.json holds a provoking test's time in one boot: its share
+        load += [sum(weight[t] for t in provoke)] * nprovoke
+    where: dict[str, int] = {}
     for test in sorted(clean, key=lambda t: -weight[t]):
         where[test] = min(range(len(names)), key=lambda i: (load[i], i))
         load[where[test]] += weight[test]
     boots = [(name, [t for t in clean if where[t] == i]) for i, name in enumerate(names)]
-    if provoke:
-        boots[-1][1].extend(provoke)
+    for _, tests in boots[first_provoke:]:
+        tests.extend(provoke)
     return [(name, tests) for name, tests in boots if tests]
+
+
+def provoke_boot_name(i: int) -> str:
+    """The i-th provoke boot's name, from 1: "provoke", "provoke-2", ..."""
+    return "provoke" if i == 1 else f"provoke-{i}"
+
+
+def boot_env(name: str, provoke_boots: int) -> list[str]:
+    """The test knobs of one boot: a provoke boot of several takes its
+    share of the cells (GFPCTX_SHARD=I/N, gfpctx_lib.sh)."""
+    if provoke_boots < 2:
+        return []
+    for i in range(1, provoke_boots + 1):
+        if name == provoke_boot_name(i):
+            return [f"GFPCTX_SHARD={i}/{provoke_boots}"]
+    return []
 
 
 SECONDS_FILE = "seconds.json"  # per test script, of the lane's last run
@@ -162,7 +184,11 @@ def verdict(out: Path, lane: lanes.Lane, release: str,
                            if t.status in ktap.FAILING]
     bad = splat.unexpected(splats)
     outcome.errors += [f"splat {s.kind}: {s.title} in {s.function}" for s in bad]
-    outcome.script_s = {k: v for _, b in boots for k, v in b.script_s.items()}
+    # a test run in several boots (the provoke boots' shares): the longest
+    outcome.script_s = {}
+    for _, b in boots:
+        for name, seconds in b.script_s.items():
+            outcome.script_s[name] = max(seconds, outcome.script_s.get(name, 0.0))
     outcome.counts = {k: sum(r.counts()[k] for _, r in results)
                       for k in ("passed", "failed", "skipped")}
     outcome.splats = f"{len(bad)}/{len(splats) - len(bad)}"
@@ -191,8 +217,9 @@ def run_lane(args: argparse.Namespace, lane: lanes.Lane) -> Outcome:
                              kern.release, module, kselftest)
     per_test = (args.test_timeout or test_timeout_s(kselftest)) + TEST_MARGIN_S
     env = parse_env(args.env)
+    nprovoke = args.provoke_boots or lane.provoke_boots
     plan = split_boots(tests, args.one_boot, args.clean_boots or 1,
-                       last_seconds(out)) or [("clean", [])]
+                       last_seconds(out), nprovoke) or [("clean", [])]
     qemu.accel(kern.image)  # probe once, before the boots start
 
     def one_boot(name: str, boot_tests: list[str]) -> qemu.Boot:
@@ -200,7 +227,9 @@ def run_lane(args: argparse.Namespace, lane: lanes.Lane) -> Outcome:
                                  run_s=lane.boot_timeout_s + per_test * (len(boot_tests) + 1))
         argv = qemu.command(kern.image, initrd, out / f"{name}.ktap",
                             out / f"{name}.tables.txt",
-                            append_line(lane, boot_tests, env, args.test_timeout),
+                            append_line(lane, boot_tests,
+                                        [*env, *boot_env(name, nprovoke)],
+                                        args.test_timeout),
                             lane.memory, extra=lane.qemu_args)
         boot = qemu.boot(argv, out / f"{name}.console.log", out / f"{name}.ktap", timeouts)
         print(f"gfpctx-ci: {lane.name}/{name}: boot {fmt(boot.boot_s)} s, suite "
@@ -226,16 +255,31 @@ def dry_run(args: argparse.Namespace, lane: lanes.Lane) -> None:
     print(f"kernel {image}\nKDIR   {kdir}", flush=True)
     shell.echo(["make", "-C", str(out / "module"), f"KDIR={kdir}"])
     tests = [t for t in (args.tests or "").split(",") if t]
+    nprovoke = args.provoke_boots or lane.provoke_boots
     default = ([("all", ["<all>"])] if args.one_boot else
-               [("clean", ["<all-but-" + "-".join(PROVOKE) + ">"]), ("provoke", list(PROVOKE))])
+               [("clean", ["<all-but-" + "-".join(PROVOKE) + ">"])] +
+               [(provoke_boot_name(i), list(PROVOKE)) for i in range(1, nprovoke + 1)])
     for name, boot_tests in split_boots(tests, args.one_boot,
                                         args.clean_boots or 1,
-                                        last_seconds(out)) or default:
+                                        last_seconds(out), nprovoke) or default:
         shell.echo(qemu.command(image, out / "initramfs.cpio.gz", out / f"{name}.ktap",
                                 out / f"{name}.tables.txt",
-                                append_line(lane, boot_tests, parse_env(args.env),
-                                        args.test_timeout),
+                                append_line(lane, boot_tests,
+                                            [*parse_env(args.env),
+                                             *boot_env(name, nprovoke)],
+                                            args.test_timeout),
                                 lane.memory, accel_args=qemu.accel_guess(), extra=lane.qemu_args))
+
+
+def positive(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: want a whole number, 1 or more")
+    return value
 
 
 def fmt(seconds: float | None) -> str:
@@ -427,7 +471,7 @@ def bench_suite(args: argparse.Namespace, lane: lanes.Lane, kern: kernel.Kernel,
     bare_s = bare.boot_s + bare.suite_s
     run_args = argparse.Namespace(out=str(out / "suite"), kernel=args.kernel, kdir=args.kdir,
                                   tests=None, env=None, test_timeout=None, one_boot=False,
-                                  clean_boots=None)
+                                  clean_boots=None, provoke_boots=None)
     outcome = run_lane(run_args, lane)
     if outcome.boot_s is None or outcome.suite_s is None:
         raise build.BuildError(f"suite: {'; '.join(outcome.errors) or 'no timing'}")
@@ -473,9 +517,12 @@ def parser() -> argparse.ArgumentParser:
                      help="run every test in one boot, in the target's order, as kernel "
                      "CI runs run_kselftest.sh (default: the provoking tests in a "
                      "second boot, at the same time)")
-    run.add_argument("--clean-boots", type=int, metavar="N",
+    run.add_argument("--clean-boots", type=positive, metavar="N",
                      help="spread the clean tests over N guests at once (default 1), "
                      "longest first by the seconds of the lane's last run")
+    run.add_argument("--provoke-boots", type=positive, metavar="N",
+                     help="share the provoked cells among N guests at once, each "
+                     "with GFPCTX_SHARD=I/N (default: the lane's, see `lanes`)")
     run.add_argument("--dry-run", action="store_true",
                      help="print the kernel, module and QEMU commands; build and boot nothing")
     run.set_defaults(func=cmd_run)
@@ -485,7 +532,8 @@ def parser() -> argparse.ArgumentParser:
                        help="comma separated lanes (default: all)")
     check.add_argument("--out", default=str(build.REPO / "out"), help="as for run")
     check.set_defaults(func=cmd_check, tests=None, kernel=None, kdir=None, env=None,
-                       test_timeout=None, one_boot=False, clean_boots=None)
+                       test_timeout=None, one_boot=False, clean_boots=None,
+                       provoke_boots=None)
     kern = sub.add_parser("kernel", help="fetch or build a lane's kernel only; print the "
                           "kernel image and KDIR paths")
     add_kernel_args(kern)

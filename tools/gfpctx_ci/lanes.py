@@ -36,6 +36,9 @@ class Lane:
     cmdline: tuple[str, ...] = ()
     env: tuple[str, ...] = ()            # GFPCTX_* knobs for the lane's tests
     boot_timeout_s: int = 300
+    # guests that share the provoked cells: a kernel that reports them
+    # (DEBUG_ATOMIC_SLEEP) spends a second on each (cli.split_boots())
+    provoke_boots: int = 1
 
 
 # Debian's kernels, no debug option: 20 unload races (a fifth of the
@@ -49,6 +52,9 @@ DEBIAN_ENV = ("GFPCTX_RACES=20",)
 DEBUG_ENV = ("GFPCTX_RACES=8", "GFPCTX_CYCLES=20")
 DEBUG_MEMORY = "512M"
 DEBUG_BOOT_TIMEOUT_S = 120
+# Debug kernels report every provoked cell, one a second: three guests
+# share them (warns.sh and audit.sh), mostly waiting, beside the clean one.
+DEBUG_PROVOKE_BOOTS = 3
 
 COMMON_CMDLINE = ("console=ttyS0", "ignore_loglevel", "printk.time=1",
                   "panic=-1", "oops=panic")
@@ -59,7 +65,8 @@ LANES: dict[str, Lane] = {lane.name: lane for lane in (
                      f"{SOURCE_PACKAGE}: the whole suite, warnings included",
          source="build",
          fragments=("tools/kconfig/base.config", "selftests/gfpctx/config"),
-         env=DEBUG_ENV, memory=DEBUG_MEMORY, boot_timeout_s=DEBUG_BOOT_TIMEOUT_S),
+         env=DEBUG_ENV, memory=DEBUG_MEMORY, boot_timeout_s=DEBUG_BOOT_TIMEOUT_S,
+         provoke_boots=DEBUG_PROVOKE_BOOTS),
     Lane(name="kasan",
          description="the debug lane plus KASAN (generic, vmalloc): memory "
                      "safety of the module itself",
@@ -71,7 +78,7 @@ LANES: dict[str, Lane] = {lane.name: lane for lane in (
          # counts, the same checks.
          env=("GFPCTX_COUNT=100", "GFPCTX_CYCLES=10", "GFPCTX_FUZZ_WRITES=2000",
               "GFPCTX_RACES=5"),
-         boot_timeout_s=180),
+         boot_timeout_s=180, provoke_boots=DEBUG_PROVOKE_BOOTS),
     Lane(name="stock",
          description="Debian 6.12 amd64 image + headers: what a "
                      "distribution user gets; warning checks skip",
@@ -103,7 +110,8 @@ LANES: dict[str, Lane] = {lane.name: lane for lane in (
          source="build", kernel_source="newest",
          fragments=("tools/kconfig/base.config", "tools/kconfig/sysctl.config",
                     "selftests/gfpctx/config"),
-         env=DEBUG_ENV, memory=DEBUG_MEMORY, boot_timeout_s=DEBUG_BOOT_TIMEOUT_S),
+         env=DEBUG_ENV, memory=DEBUG_MEMORY, boot_timeout_s=DEBUG_BOOT_TIMEOUT_S,
+         provoke_boots=DEBUG_PROVOKE_BOOTS),
     Lane(name="lts",
          description="Debian 6.1 amd64 image + headers: an older API",
          source="debian",
@@ -123,11 +131,12 @@ def get(name: str) -> Lane:
 
 def table() -> str:
     """The lanes as a text table."""
-    rows = [("lane", "kernel", "what")]
+    rows = [("lane", "kernel", "provoke boots", "what")]
     for lane in LANES.values():
         where = "newest " if lane.kernel_source == "newest" else ""
         kind = (f"built {where}({', '.join(lane.fragments)})" if lane.source == "build"
                 else f"debian {where}{lane.debian.flavour if lane.debian else '?'}")
-        rows.append((lane.name, kind, lane.description))
-    widths = [max(len(r[i]) for r in rows) for i in range(2)]
-    return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}" for r in rows)
+        rows.append((lane.name, kind, str(lane.provoke_boots), lane.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join("  ".join(f"{c:<{w}}" for c, w in zip(r, widths)) + "  " + r[3]
+                     for r in rows)
