@@ -227,10 +227,20 @@ int gfpctx_allocs_show(struct seq_file *m, void *unused)
 	return 0;
 }
 
+/*
+ * The masks drivers pass (include/linux/gfp_types.h). GFP_KERNEL_ACCOUNT
+ * charges the memory cgroup; GFP_NOFS and GFP_NOIO keep reclaim out of
+ * filesystems, or of all I/O, but may still reclaim directly: in a
+ * context that must not sleep they report as GFP_KERNEL does
+ * (might_alloc() looks at __GFP_DIRECT_RECLAIM only).
+ */
 const struct gfpctx_gfp gfpctx_gfps[] = {
 	{ .name = "GFP_KERNEL", .flags = GFP_KERNEL },
 	{ .name = "GFP_ATOMIC", .flags = GFP_ATOMIC },
 	{ .name = "GFP_NOWAIT", .flags = GFP_NOWAIT },
+	{ .name = "GFP_KERNEL_ACCOUNT", .flags = GFP_KERNEL_ACCOUNT },
+	{ .name = "GFP_NOFS", .flags = GFP_NOFS },
+	{ .name = "GFP_NOIO", .flags = GFP_NOIO },
 };
 
 const unsigned int gfpctx_nr_gfps = ARRAY_SIZE(gfpctx_gfps);
