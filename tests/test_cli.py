@@ -241,3 +241,75 @@ def test_env_words_go_on_the_kernel_command_line() -> None:
 def test_env_words_are_checked(word: str) -> None:
     with pytest.raises(SystemExit, match='want GFPCTX_NAME=value'):
         cli.parse_env([word])
+
+
+CLEAN_KTAP = ('TAP version 13\n1..1\n# selftests: gfpctx: contexts.sh\n'
+              '# TAP version 13\n# 1..1\n# ok 1 module loads\n'
+              '# # Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0\n'
+              'ok 1 selftests: gfpctx: contexts.sh\n')
+CONSOLE = ('[    0.000000] Linux version 6.12.117-gfpctx-debug (root@vm) #1\n'
+           'gfpctx-ci: start release=6.12.117-gfpctx-debug cpus=2 uptime=3.00\n'
+           '{splat}gfpctx-ci: end rc=0\n')
+WARNING = ('[    5.000000] WARNING: CPU: 1 PID: 90 at kernel/foo.c:1 foo+0x1/0x2\n'
+           '[    5.000001] Call Trace:\n[    5.000002]  <TASK>\n'
+           '[    5.000003]  bar+0x1/0x2\n[    5.000004]  </TASK>\n'
+           '[    5.000005] ---[ end trace 0000000000000000 ]---\n')
+
+
+def judge_dir(tmp_path: Path, console: str, ktap: str = CLEAN_KTAP) -> Path:
+    lane = tmp_path / 'out' / 'debug'
+    lane.mkdir(parents=True)
+    (lane / 'clean.ktap').write_text(ktap)
+    (lane / 'clean.console.log').write_text(console)
+    return lane
+
+
+def test_judge_gives_the_run_verdict(tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    lane = judge_dir(tmp_path, CONSOLE.format(splat=''))
+    assert cli.main(['judge', str(lane)]) == 0
+    out = capsys.readouterr().out
+    assert 'lane     debug' in out and 'kernel   6.12.117-gfpctx-debug' in out
+    assert 'boot     -' in out and out.endswith('RESULT: PASS\n')
+    assert sorted(p.name for p in lane.iterdir()) == ['clean.console.log', 'clean.ktap']
+
+
+def test_judge_fails_an_unexpected_splat(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    lane = judge_dir(tmp_path, CONSOLE.format(splat=WARNING))
+    assert cli.main(['judge', str(lane), '--out', str(tmp_path / 'j')]) == 1
+    out = capsys.readouterr().out
+    assert 'SPLAT  warning: WARNING: CPU: 1 PID: 90 at kernel/foo.c:1 foo+0x1/0x2 ' \
+           'in foo (console line 3; trace: bar)' in out
+    assert (tmp_path / 'j' / 'junit.xml').is_file()
+    assert out.endswith((tmp_path / 'j' / 'summary.txt').read_text())
+
+
+def test_judge_fails_a_boot_that_did_not_finish(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    lane = judge_dir(tmp_path, CONSOLE.format(splat='').replace('gfpctx-ci: end rc=0\n', ''))
+    assert cli.main(['judge', str(lane)]) == 1
+    assert "KTAP   clean: the console has the runner's start marker but not its end " \
+           "marker" in capsys.readouterr().out
+
+
+def test_judge_a_console_with_its_ktap_inside(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # a board's serial log: kernel lines and run_kselftest.sh's KTAP, no markers
+    log = tmp_path / 'serial.log'
+    log.write_text('[    0.000000] Linux version 6.1.0-57-amd64 (x) #1\n'
+                   + CLEAN_KTAP.replace('# ok 1 module loads\n',
+                                        '# ok 1 module loads\n[    9.1] eth0: link up\n'))
+    assert cli.main(['judge', '--console', str(log), '--lane', 'lava']) == 0
+    out = capsys.readouterr().out
+    assert 'lane     lava' in out and 'kernel   6.1.0-57-amd64' in out
+    assert 'passed   1' in out
+
+
+def test_judge_errors_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match='no <boot>.ktap in'):
+        cli.main(['judge', str(tmp_path)])
+    with pytest.raises(SystemExit, match='give a lane'):
+        cli.main(['judge'])
+    with pytest.raises(SystemExit, match='nope.log: No such file'):
+        cli.main(['judge', '--console', str(tmp_path / 'nope.log')])

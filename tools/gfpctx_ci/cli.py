@@ -1,7 +1,8 @@
 """gfpctx-ci: build or fetch a lane's kernel, build gfpctx.ko and the
-kselftest target, boot under QEMU (a clean boot and, at the same time, a
-provoke boot for warns.sh and audit.sh; or all in one boot), and give a
-verdict from KTAP and the kernel log."""
+kselftest target, boot under QEMU (a clean boot and, at the same time,
+provoke boots that share warns.sh's and audit.sh's cells; or all in one
+boot), and give a verdict from KTAP and the kernel log; or give that
+verdict from logs a run or another system left (judge)."""
 from __future__ import annotations
 
 import argparse
@@ -161,11 +162,11 @@ def get_kernel(lane: lanes.Lane, args: argparse.Namespace) -> kernel.Kernel:
     return kern
 
 
-def verdict(out: Path, lane: lanes.Lane, release: str,
+def verdict(out: Path, lane: str, release: str,
             boots: list[tuple[str, qemu.Boot]]) -> Outcome:
     """KTAP + splats of the boots into junit.xml and summary.txt."""
     from . import ktap, report, splat  # the verdict half, imported when needed
-    results, splats, outcome = [], [], Outcome(lane.name, release)
+    results, splats, outcome = [], [], Outcome(lane, release)
     for name, boot in boots:
         result = ktap.parse(boot.ktap)
         if not qemu.KTAP_RESULT.search(boot.ktap.encode()):
@@ -174,7 +175,7 @@ def verdict(out: Path, lane: lanes.Lane, release: str,
             result.errors.append(boot.error)
         if boot.ktap.strip():
             accepted, said = build.kunit_parse(out / f"{name}.ktap")
-            print(f"gfpctx-ci: {lane.name}/{name}: kunit.py parse: {said}", flush=True)
+            print(f"gfpctx-ci: {lane}/{name}: kunit.py parse: {said}", flush=True)
             if not accepted and not result.errors and result.ok():
                 result.errors.append(f"kunit.py parse does not accept the KTAP: {said}")
         results.append((name, result))
@@ -194,13 +195,13 @@ def verdict(out: Path, lane: lanes.Lane, release: str,
     outcome.splats = f"{len(bad)}/{len(splats) - len(bad)}"
     outcome.boot_s = max((b.boot_s for _, b in boots if b.boot_s is not None), default=None)
     # concurrent boots: the suite took as long as the longest
-    outcome.suite_s = max((b.suite_s or 0.0 for _, b in boots), default=0.0)
-    report.write_junit(out / "junit.xml", lane.name, results, splats)
+    outcome.suite_s = max((b.suite_s for _, b in boots if b.suite_s is not None),
+                          default=None)
+    report.write_junit(out / "junit.xml", lane, results, splats)
     if outcome.script_s:
         (out / SECONDS_FILE).write_text(json.dumps(outcome.script_s, indent=1) + "\n")
-    text = report.summary(lane.name, release, results, splats,
-                          outcome.boot_s or 0.0, outcome.suite_s,
-                          outcome.script_s)
+    text = report.summary(lane, release, results, splats,
+                          outcome.boot_s, outcome.suite_s, outcome.script_s)
     (out / "summary.txt").write_text(text)
     print(text, end="")
     return outcome
@@ -244,7 +245,7 @@ def run_lane(args: argparse.Namespace, lane: lanes.Lane) -> Outcome:
         futures = [(name, pool.submit(one_boot, name, boot_tests))
                    for name, boot_tests in plan]
         boots = [(name, future.result()) for name, future in futures]
-    return verdict(out, lane, kern.release, boots)
+    return verdict(out, lane.name, kern.release, boots)
 
 
 def dry_run(args: argparse.Namespace, lane: lanes.Lane) -> None:
@@ -280,6 +281,62 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: want a whole number, 1 or more")
     return value
+
+
+LINUX_VERSION = re.compile(r"Linux version (\S+)")
+JUDGED = "judged"  # the boot name of a console log judged on its own
+
+
+def boot_from_files(console: Path, ktap: Path) -> qemu.Boot:
+    """A boot as the files it left: its console log and its KTAP (the same
+    file where the KTAP went to the console). A console with the runner's
+    start marker but not its end marker is a boot that did not finish."""
+    text = console.read_text(errors="replace")
+    end = qemu.END.search(text)
+    error = None
+    if qemu.START.search(text) and not end:
+        error = "the console has the runner's start marker but not its end marker"
+    return qemu.Boot(console=text, ktap=ktap.read_text(errors="replace"),
+                     boot_s=None, suite_s=None,
+                     init_rc=int(end.group(1)) if end else None, error=error)
+
+
+def judged_boots(args: argparse.Namespace) -> tuple[str, list[tuple[str, Path, Path]]]:
+    """(lane, [(boot, console, ktap)]) of judge's arguments: every
+    <boot>.ktap of a lane's out/<lane> directory with its
+    <boot>.console.log, or one console log and its KTAP."""
+    if args.dir:
+        pairs = [(k.name[:-len(".ktap")], k.with_name(k.name[:-len(".ktap")] + ".console.log"), k)
+                 for k in sorted(args.dir.glob("*.ktap"))]
+        if not pairs:
+            raise SystemExit(f"gfpctx-ci: judge: no <boot>.ktap in {args.dir}")
+        return args.dir.resolve().name, pairs
+    if not args.console:
+        raise SystemExit("gfpctx-ci: judge: give a lane's out/<lane> directory, or --console")
+    return args.lane_name, [(JUDGED, args.console, args.ktap or args.console)]
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    """The verdict of an earlier run's files, or of a console log and KTAP
+    captured elsewhere (a board's serial log, a CI job's log): the same
+    summary, JUnit XML and exit status as `run`."""
+    import shutil
+    import tempfile
+    lane, pairs = judged_boots(args)
+    try:
+        boots = [(name, boot_from_files(console, ktap)) for name, console, ktap in pairs]
+    except OSError as err:
+        raise SystemExit(f"gfpctx-ci: judge: {err.filename}: {err.strerror}") from None
+    release = next((m.group(1) for _, b in boots for m in [LINUX_VERSION.search(b.console)]
+                    if m), "unknown")
+    with tempfile.TemporaryDirectory(prefix="gfpctx-judge-") as tmp:
+        out = Path(args.out) if args.out else Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, _, ktap in pairs:
+            if (out / f"{name}.ktap").resolve() != ktap.resolve():
+                shutil.copyfile(ktap, out / f"{name}.ktap")
+        outcome = verdict(out, lane, release, boots)
+    return 0 if outcome.passed else 1
 
 
 def fmt(seconds: float | None) -> str:
@@ -548,6 +605,21 @@ def parser() -> argparse.ArgumentParser:
     docs.add_argument("--write", action="store_true",
                       help="rewrite the tables in the document instead of checking")
     docs.set_defaults(func=cmd_rules_doc)
+    judge = sub.add_parser("judge", help="the verdict of files a run left (out/<lane>) "
+                           "or of a console log and KTAP captured elsewhere")
+    judge.add_argument("dir", nargs="?", type=Path,
+                       help="a lane's out/<lane> directory: each <boot>.ktap with "
+                       "its <boot>.console.log")
+    judge.add_argument("--console", type=Path, metavar="LOG",
+                       help="a console (kernel) log captured elsewhere")
+    judge.add_argument("--ktap", type=Path, metavar="FILE",
+                       help="its KTAP (default: the console log itself, where "
+                       "run_kselftest.sh printed to the console)")
+    judge.add_argument("--lane", dest="lane_name", default="board", metavar="NAME",
+                       help="the name the summary and JUnit give the logs (default: board)")
+    judge.add_argument("--out", metavar="DIR", help="write summary.txt and junit.xml (and the KTAP, "
+                       "for kunit.py) here (default: print only)")
+    judge.set_defaults(func=cmd_judge)
     lint = sub.add_parser("lint", help="checkpatch --strict and W=1 C=1 (sparse) builds")
     lint.add_argument("--lanes", default="stock,rt,lts,newest,newest-rt",
                       help="lanes whose headers to build against "

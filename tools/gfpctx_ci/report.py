@@ -28,7 +28,7 @@ def write_junit(path: str | Path, lane: str,
 
 
 def summary(lane: str, kernel: str, results: list[tuple[str, KtapResult]],
-            splats: list[Splat], boot_s: float, suite_s: float,
+            splats: list[Splat], boot_s: float | None, suite_s: float | None,
             script_s: dict[str, float] | None = None) -> str:
     """The human summary; script_s: seconds per test script, if known."""
     counts = _total_counts(results)
@@ -40,8 +40,8 @@ def summary(lane: str, kernel: str, results: list[tuple[str, KtapResult]],
         f'failed   {counts["failed"]}',
         f'skipped  {counts["skipped"]}',
         f'splats   {len(bad)} unexpected, {len(splats) - len(bad)} expected',
-        f'boot     {boot_s:.1f} s',
-        f'suite    {suite_s:.1f} s',
+        f'boot     {_seconds(boot_s)}',
+        f'suite    {_seconds(suite_s)}',
     ]
     lines += [f'  {name:<16} {seconds:6.1f} s'
               for name, seconds in (script_s or {}).items()]
@@ -53,6 +53,11 @@ def summary(lane: str, kernel: str, results: list[tuple[str, KtapResult]],
     passed = bool(results) and all(r.ok() for _, r in results) and not bad
     lines.append(f'RESULT: {"PASS" if passed else "FAIL"}')
     return '\n'.join(lines) + '\n'
+
+
+def _seconds(value: float | None) -> str:
+    """'12.3 s', or '-' where the time is not known (judged logs)."""
+    return '-' if value is None else f'{value:.1f} s'
 
 
 def _ktap_suite(root: ET.Element, name: str, result: KtapResult) -> None:
