@@ -71,3 +71,23 @@ def test_codenames(tmp_path: Path) -> None:
     (tmp_path / 'x_dists_trixie_InRelease').write_text('Codename: trixie\n')
     (tmp_path / 'x_dists_stable_main_binary-amd64_Packages').write_text('Codename: no\n')
     assert newer.codenames(tmp_path) == ('trixie-backports', 'trixie')
+
+
+def test_apt_asks_a_query_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv('GFPCTX_CACHE', str(tmp_path))
+    (tmp_path / 'apt-newer').mkdir()
+    (tmp_path / 'apt-newer' / 'updated').touch()       # lists fresh: no update
+    calls: list[list[str]] = []
+
+    def run(argv: list[str], cwd: Path | None = None, quiet: bool = False) -> str:
+        calls.append(argv)
+        return f'answer {len(calls)}'
+
+    monkeypatch.setattr(newer.shell, 'run', run)
+    monkeypatch.setattr(newer, '_answers', {})
+    assert newer.apt(['show', 'sparse']) == 'answer 1'
+    assert newer.apt(['show', 'sparse']) == 'answer 1'
+    assert newer.apt(['show', 'linux-source-7.3']) == 'answer 2'
+    newer.apt(['download', 'sparse'])
+    newer.apt(['download', 'sparse'])                   # apt-get: each time
+    assert [c[0] for c in calls] == ['apt-cache', 'apt-cache', 'apt-get', 'apt-get']

@@ -161,3 +161,10 @@ def test_blocks_render_a_difference_table_when_its_lanes_are_all_there(tmp_path:
     assert sorted(tables) == ['differences-rt', 'newest-rt', 'rt']
     assert 'hardirq kmalloc GFP_KERNEL W  F         sleep, raw' in tables['differences-rt']
     assert 'differences-rt' not in rulesdoc.blocks({'rt': tmp_path / 'rt.txt'})
+
+
+def test_diff_lanes_are_every_lane_the_document_reads() -> None:
+    read = set(rulesdoc.LANES).union(*rulesdoc.DIFFERENCES.values())
+    assert set(rulesdoc.DIFF_LANES) == read
+    assert len(rulesdoc.DIFF_LANES) == len(read)  # each once
+    assert rulesdoc.DIFF_LANES[:len(rulesdoc.LANES)] == rulesdoc.LANES

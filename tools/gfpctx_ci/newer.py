@@ -134,17 +134,29 @@ def _update(suites: tuple[str, ...]) -> None:
                           f"fetched: {err}") from None
 
 
+# apt-cache's answers in this process, by arguments: several lanes (and
+# lint) ask the same questions; the lists change only at an update.
+_answers: dict[tuple[str, ...], str] = {}
+
+
 def apt(args: list[str], cwd: Path | None = None) -> str:
     """apt-get or apt-cache with the private configuration, its lists
     updated at most once a FRESH_S: the aliases' first, then their
-    codenames'."""
+    codenames'. An apt-cache query is asked once per process."""
     stamp = apt_dir() / "updated"
     if not stamp.exists() or time.time() - stamp.stat().st_mtime > FRESH_S:
         _update(SUITES)
         _update(codenames(apt_dir() / "state/lists") or SUITES)
         stamp.touch()
-    tool = "apt-cache" if args[0] in ("search", "show", "policy") else "apt-get"
-    return shell.run([tool, "-c", str(apt_dir() / "apt.conf"), *args], cwd=cwd, quiet=True)
+        _answers.clear()
+    query = args[0] in ("search", "show", "policy")
+    if query and tuple(args) in _answers:
+        return _answers[tuple(args)]
+    answer = shell.run(["apt-cache" if query else "apt-get", "-c",
+                        str(apt_dir() / "apt.conf"), *args], cwd=cwd, quiet=True)
+    if query:
+        _answers[tuple(args)] = answer
+    return answer
 
 
 def version(package: str) -> str:

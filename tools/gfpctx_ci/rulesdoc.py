@@ -21,8 +21,9 @@ DIFFERENCES = {
     'differences': ('lts', 'stock', 'newest', 'newest-debug'),
     'differences-rt': ('rt', 'newest-rt'),
 }
-# Every lane whose rules the document reads.
-DIFF_LANES = LANES + ('newest-debug',)
+# Every lane whose rules the document reads, in that order.
+DIFF_LANES = tuple(dict.fromkeys(
+    LANES + tuple(lane for lanes in DIFFERENCES.values() for lane in lanes)))
 
 
 @dataclass(frozen=True)
