@@ -313,3 +313,11 @@ def test_judge_errors_are_one_line(tmp_path: Path) -> None:
         cli.main(['judge'])
     with pytest.raises(SystemExit, match='nope.log: No such file'):
         cli.main(['judge', '--console', str(tmp_path / 'nope.log')])
+
+
+def test_bench_help_names_its_own_default_lane(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.parser().parse_args(['bench']).lane == 'stock'
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(['bench', '--help'])
+    assert 'the lane (default: stock)' in ' '.join(capsys.readouterr().out.split())
+    assert cli.parser().parse_args(['run']).lane == 'debug'

@@ -546,9 +546,9 @@ def cmd_lanes(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_kernel_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lane", default="debug", choices=list(lanes.LANES),
-                        help="the lane (default: debug)")
+def add_kernel_args(parser: argparse.ArgumentParser, lane: str = "debug") -> None:
+    parser.add_argument("--lane", default=lane, choices=list(lanes.LANES),
+                        help=f"the lane (default: {lane})")
     parser.add_argument("--kernel", type=Path, metavar="BZIMAGE",
                         help="boot this kernel image instead of the lane's (with --kdir)")
     parser.add_argument("--kdir", type=Path, metavar="DIR",
@@ -620,7 +620,9 @@ def parser() -> argparse.ArgumentParser:
     judge.add_argument("--out", metavar="DIR", help="write summary.txt and junit.xml (and the KTAP, "
                        "for kunit.py) here (default: print only)")
     judge.set_defaults(func=cmd_judge)
-    lint = sub.add_parser("lint", help="checkpatch --strict and W=1 C=1 (sparse) builds")
+    lint = sub.add_parser("lint", help="checkpatch --strict on the C sources, shellcheck on "
+                          "the scripts, docutils on the documentation, W=1 C=1 (sparse) "
+                          "builds of the module")
     lint.add_argument("--lanes", default="stock,rt,lts,newest,newest-rt",
                       help="lanes whose headers to build against "
                            "(default: stock,rt,lts,newest,newest-rt)")
@@ -628,8 +630,7 @@ def parser() -> argparse.ArgumentParser:
     lint.set_defaults(func=cmd_lint)
     bench = sub.add_parser("bench", help="boot a lane once and measure median and p99 ns "
                            "per allocation and free; table, plots, cost ratios")
-    add_kernel_args(bench)
-    bench.set_defaults(lane="stock")
+    add_kernel_args(bench, lane="stock")
     bench.add_argument("--out", default=str(build.REPO / "out"),
                        help="results go to OUT/bench/ (default: out/ in the repository)")
     bench.add_argument("--count", type=int, default=3200,
