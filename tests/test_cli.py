@@ -321,3 +321,11 @@ def test_bench_help_names_its_own_default_lane(capsys: pytest.CaptureFixture[str
         cli.parser().parse_args(['bench', '--help'])
     assert 'the lane (default: stock)' in ' '.join(capsys.readouterr().out.split())
     assert cli.parser().parse_args(['run']).lane == 'debug'
+
+
+def test_typical_seconds_cover_the_target() -> None:
+    """Every script of the target has a typical time, and no other name."""
+    makefile = (Path(__file__).resolve().parents[1] / 'selftests/gfpctx/Makefile').read_text()
+    progs = makefile.split('TEST_PROGS :=', 1)[1].split('TEST_FILES', 1)[0]
+    assert set(cli.TYPICAL_S) == set(progs.replace('\\', ' ').split())
+    assert all(s > 0 for s in cli.TYPICAL_S.values())
