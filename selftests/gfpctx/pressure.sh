@@ -31,6 +31,13 @@ hog_pid=
 hog_n=0
 hog_starts=0
 hog_lost=0
+# Spare victims: hogs that hold nothing (gfpctx_hog -p 100), oom_score_adj
+# 1000 too. The OOM killer takes the big hog first (its rss counts too);
+# a second OOM run in the moment after the hog has left the task list and
+# before its memory is back (7.3: run_kselftest.sh and sed were killed
+# there) takes a spare instead of the kselftest runner.
+SPARES=2
+spare_pids=
 
 meminfo_kb() {
 	sed -n "s/^$1: *\([0-9]*\) kB\$/\1/p" /proc/meminfo
@@ -74,6 +81,7 @@ hog_start() {
 
 # hog_ensure: the hog is alive; a new one if the OOM killer took the last.
 hog_ensure() {
+	spares_ensure
 	alive "$hog_pid" && return 0
 	if [ -n "$hog_pid" ]; then
 		hog_lost=$((hog_lost + 1))
@@ -84,10 +92,42 @@ hog_ensure() {
 }
 
 hog_stop() {
-	[ -n "$hog_pid" ] || return 0
-	kill -KILL "$hog_pid" 2>/dev/null
-	wait "$hog_pid" 2>/dev/null
+	local pid
+
+	for pid in $hog_pid $spare_pids; do
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
 	hog_pid=
+	spare_pids=
+}
+
+# spares_ensure: SPARES spare victims alive, each ready (its line said).
+spares_ensure() {
+	local pid live='' n=0 out
+
+	for pid in $spare_pids; do
+		if alive "$pid"; then
+			live="$live $pid"
+			n=$((n + 1))
+		else
+			wait "$pid" 2>/dev/null
+		fi
+	done
+	while [ $n -lt $SPARES ]; do
+		out=$GFPCTX_TMP/spare.$n
+		"$HOG" -p 100 -t 1 > "$out" 2>&1 &
+		pid=$!
+		while ! grep -qE '^(ready|short|error)' "$out"; do
+			alive "$pid" || break
+			gfpctx_nap
+		done
+		grep -q '^ready' "$out" ||
+			gfpctx_msg "spare (pid $pid): $(cat "$out")"
+		live="$live $pid"
+		n=$((n + 1))
+	done
+	spare_pids=$live
 }
 
 # cell_ok CTX ALLOC GFP: the cell can run here (no test printed).
@@ -219,6 +259,7 @@ gfpctx_msg "MemTotal ${total} kB, MemAvailable ${avail0} kB, page ${pkb} kB"
 
 # 1: the hog.
 t0=$(gfpctx_now_cs)
+spares_ensure
 hog_start
 gfpctx_result $? "hog takes memory until MemAvailable is at its target"
 gfpctx_msg "hog ready after $((($(gfpctx_now_cs) - t0) / 100)) s," \
