@@ -173,16 +173,24 @@ def test_rules_doc_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert cli.main(argv) == 0
 
 
-def test_dry_run_prints_both_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def dry_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+            capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[str, list[str]]:
+    """(stdout, QEMU command lines) of `run --dry-run` with a kernel of
+    tmp_path and the extra arguments."""
     monkeypatch.setenv('GFPCTX_CACHE', str(tmp_path / 'cache'))
     monkeypatch.setenv('GFPCTX_ACCEL', 'tcg')
     assert cli.main(['run', '--dry-run', '--kernel', str(tmp_path / 'bzImage'),
                      '--kdir', str(tmp_path / 'kdir'), '--out', str(tmp_path / 'out'),
-                     '--tests', 'contexts.sh,warns.sh']) == 0
+                     *extra]) == 0
     captured = capsys.readouterr()
-    assert f'kernel {tmp_path}/bzImage' in captured.out
-    qemu_lines = [line for line in captured.err.splitlines() if 'qemu-system' in line]
+    return captured.out, [line for line in captured.err.splitlines() if 'qemu-system' in line]
+
+
+def test_dry_run_prints_both_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out, qemu_lines = dry_run(tmp_path, monkeypatch, capsys,
+                              '--tests', 'contexts.sh,warns.sh')
+    assert f'kernel {tmp_path}/bzImage' in out
     # the debug lane's provoke boots share the cells
     assert len(qemu_lines) == 1 + cli.lanes.DEBUG_PROVOKE_BOOTS
     assert 'gfpctx_tests=contexts.sh' in qemu_lines[0]
@@ -197,13 +205,8 @@ def test_dry_run_prints_both_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_dry_run_provoke_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv('GFPCTX_CACHE', str(tmp_path / 'cache'))
-    monkeypatch.setenv('GFPCTX_ACCEL', 'tcg')
-    assert cli.main(['run', '--dry-run', '--kernel', str(tmp_path / 'bzImage'),
-                     '--kdir', str(tmp_path / 'kdir'), '--out', str(tmp_path / 'out'),
-                     '--tests', 'warns.sh', '--provoke-boots', '1']) == 0
-    qemu_lines = [line for line in capsys.readouterr().err.splitlines()
-                  if 'qemu-system' in line]
+    _, qemu_lines = dry_run(tmp_path, monkeypatch, capsys,
+                            '--tests', 'warns.sh', '--provoke-boots', '1')
     assert len(qemu_lines) == 1 and 'GFPCTX_SHARD' not in qemu_lines[0]
 
 

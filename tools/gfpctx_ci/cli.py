@@ -316,7 +316,7 @@ def judged_boots(args: argparse.Namespace) -> tuple[str, list[tuple[str, Path, P
     <boot>.ktap of a lane's out/<lane> directory with its
     <boot>.console.log, or one console log and its KTAP."""
     if args.dir:
-        pairs = [(k.name[:-len(".ktap")], k.with_name(k.name[:-len(".ktap")] + ".console.log"), k)
+        pairs = [(k.stem, k.with_name(f"{k.stem}.console.log"), k)
                  for k in sorted(args.dir.glob("*.ktap"))]
         if not pairs:
             raise SystemExit(f"gfpctx-ci: judge: no <boot>.ktap in {args.dir}")
