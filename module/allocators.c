@@ -120,6 +120,26 @@ static void gfpctx_pool_free(struct gfpctx_job *job, void *obj)
 	mempool_free(obj, job->pool);
 }
 
+#ifdef GFPCTX_HAVE_KMALLOC_NOLOCK
+static void *gfpctx_kmalloc_nolock(struct gfpctx_job *job)
+{
+	return kmalloc_nolock(job->size, job->gfp->flags, NUMA_NO_NODE);
+}
+
+/* "Can be called while holding raw_spinlock_t or from IRQ and NMI" (mm/slub.c) */
+static void gfpctx_kfree_nolock(struct gfpctx_job *job, void *obj)
+{
+	kfree_nolock(obj);
+}
+#endif
+
+#ifdef GFPCTX_HAVE_PAGES_NOLOCK
+static void *gfpctx_pages_nolock_alloc(struct gfpctx_job *job)
+{
+	return alloc_pages_nolock(job->gfp->flags, NUMA_NO_NODE, job->order);
+}
+#endif
+
 /* Add a new allocator here; documented in Documentation/gfpctx.rst. */
 const struct gfpctx_alloc gfpctx_allocs[] = {
 	{
@@ -135,6 +155,7 @@ const struct gfpctx_alloc gfpctx_allocs[] = {
 		.alloc = gfpctx_cache_alloc, .free = gfpctx_cache_free,
 	}, {
 		.name = "pages", .flags = GFPCTX_ALLOC_ORDER,
+		.max_order = GFPCTX_MAX_ORDER,
 		.alloc = gfpctx_pages_alloc, .free = gfpctx_pages_free,
 	}, {
 		.name = "vmalloc", .max_size = SZ_16M,
@@ -155,6 +176,34 @@ const struct gfpctx_alloc gfpctx_allocs[] = {
 		.setup = gfpctx_pool_setup, .teardown = gfpctx_pool_teardown,
 		.alloc = gfpctx_pool_alloc, .free = gfpctx_pool_free,
 	},
+#ifdef GFPCTX_HAVE_KMALLOC_NOLOCK
+	/*
+	 * The nolock allocators take trylocks only and fail rather than
+	 * wait: "safe to call from any context where RCU is watching (from
+	 * atomic, NMI ...)" (alloc_pages_nolock_noprof(), mm/page_alloc.c).
+	 * kmalloc_nolock() serves at most KMALLOC_MAX_CACHE_SIZE (mm/slub.c).
+	 * free_pages_nolock() is not exported, and __free_pages() takes the
+	 * zone's locks: pages_nolock's pages are freed by the writer.
+	 */
+	{
+		.name = "kmalloc_nolock", .max_size = KMALLOC_MAX_CACHE_SIZE,
+		.flags = GFPCTX_ALLOC_NOLOCK,
+		.alloc = gfpctx_kmalloc_nolock, .free = gfpctx_kfree_nolock,
+	},
+#endif
+#ifdef GFPCTX_HAVE_PAGES_NOLOCK
+	{
+		/*
+		 * Orders the per-CPU lists keep (pcp_allowed_order(),
+		 * mm/page_alloc.c): zeroed in NMI (gfp_nolock has __GFP_ZERO)
+		 * well within nmi_check_duration()'s 1 ms, even under TCG.
+		 */
+		.name = "pages_nolock", .max_order = PAGE_ALLOC_COSTLY_ORDER,
+		.flags = GFPCTX_ALLOC_ORDER | GFPCTX_ALLOC_NOLOCK |
+			 GFPCTX_ALLOC_FREE_BY_WRITER,
+		.alloc = gfpctx_pages_nolock_alloc, .free = gfpctx_pages_free,
+	},
+#endif
 };
 
 const unsigned int gfpctx_nr_allocs = ARRAY_SIZE(gfpctx_allocs);
@@ -163,7 +212,7 @@ const unsigned int gfpctx_nr_allocs = ARRAY_SIZE(gfpctx_allocs);
 unsigned int gfpctx_alloc_max(const struct gfpctx_alloc *alloc)
 {
 	if (alloc->flags & GFPCTX_ALLOC_ORDER)
-		return min_t(unsigned int, GFPCTX_MAX_ORDER,
+		return min_t(unsigned int, alloc->max_order,
 			     GFPCTX_KERNEL_MAX_ORDER);
 	/*
 	 * The slab allocators serve at most KMALLOC_MAX_SIZE (MAX_PAGE_ORDER
@@ -197,11 +246,11 @@ u64 gfpctx_alloc_footprint(const struct gfpctx_alloc *alloc, size_t size)
 
 /* The GFPCTX_ALLOC_* bits, by name. */
 static const char * const gfpctx_alloc_flag_names[] = {
-	"vmalloc", "kernel_only", "order",
+	"vmalloc", "kernel_only", "order", "nolock", "free_by_writer",
 };
 
 static_assert(BIT(ARRAY_SIZE(gfpctx_alloc_flag_names) - 1) ==
-	      GFPCTX_ALLOC_ORDER);
+	      GFPCTX_ALLOC_FREE_BY_WRITER);
 
 /*
  * One line per allocator: name, the key that sizes a job, its maximum,
@@ -241,18 +290,33 @@ const struct gfpctx_gfp gfpctx_gfps[] = {
 	{ .name = "GFP_KERNEL_ACCOUNT", .flags = GFP_KERNEL_ACCOUNT },
 	{ .name = "GFP_NOFS", .flags = GFP_NOFS },
 	{ .name = "GFP_NOIO", .flags = GFP_NOIO },
+#if defined(GFPCTX_HAVE_KMALLOC_NOLOCK) || defined(GFPCTX_HAVE_PAGES_NOLOCK)
+	/*
+	 * What the nolock allocators take: "Only __GFP_ACCOUNT and
+	 * __GFP_ZERO allowed" (kmalloc_nolock(), include/linux/slab.h).
+	 */
+	{ .name = "__GFP_ACCOUNT", .flags = __GFP_ACCOUNT },
+#endif
 };
 
 const unsigned int gfpctx_nr_gfps = ARRAY_SIZE(gfpctx_gfps);
 
-/* One line per gfp mask: its name, and whether it allows direct reclaim. */
+/*
+ * One line per gfp mask: its name, whether it allows direct reclaim
+ * (blocking), and whether it has any reclaim bit (reclaim=no: the nolock
+ * allocators' masks).
+ */
 int gfpctx_gfps_show(struct seq_file *m, void *unused)
 {
 	unsigned int g;
 
-	for (g = 0; g < gfpctx_nr_gfps; g++)
-		seq_printf(m, "name=%s blocking=%s\n", gfpctx_gfps[g].name,
-			   gfpflags_allow_blocking(gfpctx_gfps[g].flags) ?
-			   "yes" : "no");
+	for (g = 0; g < gfpctx_nr_gfps; g++) {
+		gfp_t flags = gfpctx_gfps[g].flags;
+
+		seq_printf(m, "name=%s blocking=%s reclaim=%s\n",
+			   gfpctx_gfps[g].name,
+			   gfpflags_allow_blocking(flags) ? "yes" : "no",
+			   flags & __GFP_RECLAIM ? "yes" : "no");
+	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/smp.h>
 
 #include "gfpctx.h"
@@ -76,6 +77,21 @@ static bool gfpctx_in_mutex(struct gfpctx_job *job)
 	return gfpctx_in_process(job) && mutex_is_locked(&job->mutex);
 }
 
+/*
+ * A memalloc_noio_save() or memalloc_nofs_save() scope: every allocation
+ * of the task is as if its gfp had no __GFP_IO, or no __GFP_FS
+ * (current_gfp_context(), include/linux/sched/mm.h).
+ */
+static bool gfpctx_in_memalloc_noio(struct gfpctx_job *job)
+{
+	return gfpctx_in_process(job) && (current->flags & PF_MEMALLOC_NOIO);
+}
+
+static bool gfpctx_in_memalloc_nofs(struct gfpctx_job *job)
+{
+	return gfpctx_in_process(job) && (current->flags & PF_MEMALLOC_NOFS);
+}
+
 static bool gfpctx_in_rcu_read(struct gfpctx_job *job)
 {
 	if (!in_task())
@@ -112,6 +128,12 @@ static bool gfpctx_in_shared_irq(struct gfpctx_job *job)
 	if (IS_ENABLED(CONFIG_PREEMPT_RT))
 		return gfpctx_in_bh_disabled(job);
 	return gfpctx_in_hardirq(job);
+}
+
+/* nmi_enter() adds HARDIRQ_OFFSET too (include/linux/hardirq.h). */
+static bool gfpctx_in_nmi(struct gfpctx_job *job)
+{
+	return in_nmi() && in_hardirq() && irqs_disabled();
 }
 
 /* Availability on the running kernel. */
@@ -282,6 +304,26 @@ static int gfpctx_fire_irqs_disabled(struct gfpctx_job *job)
 	local_irq_save(flags);
 	gfpctx_run_batch(job);
 	local_irq_restore(flags);
+	gfpctx_batch_done(job);
+	return 0;
+}
+
+static int gfpctx_fire_memalloc_noio(struct gfpctx_job *job)
+{
+	unsigned int flags = memalloc_noio_save();
+
+	gfpctx_run_batch(job);
+	memalloc_noio_restore(flags);
+	gfpctx_batch_done(job);
+	return 0;
+}
+
+static int gfpctx_fire_memalloc_nofs(struct gfpctx_job *job)
+{
+	unsigned int flags = memalloc_nofs_save();
+
+	gfpctx_run_batch(job);
+	memalloc_nofs_restore(flags);
 	gfpctx_batch_done(job);
 	return 0;
 }
@@ -508,6 +550,17 @@ const struct gfpctx_context gfpctx_contexts[] = {
 		.fire = gfpctx_fire_mutex,
 		.in_context = gfpctx_in_mutex,
 	}, {
+		/* A scope, not a lock: GFP_KERNEL is legal, without I/O. */
+		.name = "memalloc_noio",
+		.class = GFPCTX_PROCESS, .rt_class = GFPCTX_PROCESS,
+		.fire = gfpctx_fire_memalloc_noio,
+		.in_context = gfpctx_in_memalloc_noio,
+	}, {
+		.name = "memalloc_nofs",
+		.class = GFPCTX_PROCESS, .rt_class = GFPCTX_PROCESS,
+		.fire = gfpctx_fire_memalloc_nofs,
+		.in_context = gfpctx_in_memalloc_nofs,
+	}, {
 		.name = "spinlock",
 		.class = GFPCTX_PROCESS_ATOMIC,
 		.rt_class = GFPCTX_PROCESS_ATOMIC,
@@ -665,6 +718,15 @@ const struct gfpctx_context gfpctx_contexts[] = {
 		.unavailable = gfpctx_no_second_cpu,
 		.fire = gfpctx_fire_ipi,
 		.in_context = gfpctx_in_ipi,
+	}, {
+		/* nmi.c: an NMI the writer sends to its own CPU. */
+		.name = "nmi",
+		.class = GFPCTX_NMI, .rt_class = GFPCTX_NMI,
+		.flags = GFPCTX_RAW_HARDIRQ_FLAGS | GFPCTX_CTX_NMI,
+		.rt_flags = GFPCTX_RT_RAW_HARDIRQ_FLAGS | GFPCTX_CTX_NMI,
+		.unavailable = gfpctx_nmi_unavailable,
+		.start = gfpctx_nmi_start, .fire = gfpctx_nmi_fire,
+		.stop = gfpctx_nmi_stop, .in_context = gfpctx_in_nmi,
 	},
 };
 
@@ -687,6 +749,7 @@ const char *gfpctx_class_name(enum gfpctx_class class)
 		[GFPCTX_PROCESS_ATOMIC] = "process-atomic",
 		[GFPCTX_SOFTIRQ] = "softirq",
 		[GFPCTX_HARDIRQ] = "hardirq",
+		[GFPCTX_NMI] = "nmi",
 	};
 
 	return names[class];

@@ -162,10 +162,10 @@ static const struct file_operations gfpctx_audit_fops = {
 
 /* The GFPCTX_CTX_* bits, by name, for the selftests. */
 static const char * const gfpctx_ctx_flag_names[] = {
-	"atomic", "interrupt", "raw", "hardirq", "softirq", "raw_wait",
+	"atomic", "interrupt", "raw", "hardirq", "softirq", "raw_wait", "nmi",
 };
 
-static_assert(BIT(ARRAY_SIZE(gfpctx_ctx_flag_names) - 1) == GFPCTX_CTX_RAW_WAIT);
+static_assert(BIT(ARRAY_SIZE(gfpctx_ctx_flag_names) - 1) == GFPCTX_CTX_NMI);
 
 /* " flags=a,b": the names of the bits set in @flags, or " flags=none". */
 void gfpctx_flags_show(struct seq_file *m, unsigned int flags,

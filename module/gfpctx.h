@@ -49,6 +49,7 @@ enum gfpctx_class {
 	GFPCTX_PROCESS_ATOMIC,
 	GFPCTX_SOFTIRQ,
 	GFPCTX_HARDIRQ,
+	GFPCTX_NMI,
 };
 
 enum gfpctx_verdict {
@@ -66,11 +67,23 @@ enum gfpctx_verdict {
 #define GFPCTX_CTX_SOFTIRQ	BIT(4)
 /* lockdep gives it a raw (spinning) wait context: no spinlock_t inside */
 #define GFPCTX_CTX_RAW_WAIT	BIT(5)
+/* in_nmi() is true: no lock may be taken, not even a raw one */
+#define GFPCTX_CTX_NMI		BIT(6)
 
 /* What an allocator may do. */
 #define GFPCTX_ALLOC_VMALLOC	BIT(0)	/* may call vmalloc (rules.c: when) */
 #define GFPCTX_ALLOC_KERNEL_ONLY BIT(1)	/* takes GFP_KERNEL only */
 #define GFPCTX_ALLOC_ORDER	BIT(2)	/* sized by order=, not size= */
+/*
+ * Takes no lock (trylocks only): legal in any context, NMI included, and
+ * may return NULL by design; takes only a gfp without reclaim bits.
+ */
+#define GFPCTX_ALLOC_NOLOCK	BIT(3)
+/*
+ * Its free takes the allocator's locks, which the nolock allocation did
+ * not: the writer frees, in process context, after each batch.
+ */
+#define GFPCTX_ALLOC_FREE_BY_WRITER BIT(4)
 
 /* The kernel's own reports, counted while a job runs (reports.c). */
 enum gfpctx_report {
@@ -131,7 +144,8 @@ struct gfpctx_context {
 struct gfpctx_alloc {
 	const char *name;
 	unsigned int flags;
-	size_t max_size;
+	size_t max_size;	/* size= allocators */
+	unsigned int max_order;	/* GFPCTX_ALLOC_ORDER allocators */
 	/* with GFPCTX_ALLOC_VMALLOC: calls vmalloc above this size only */
 	size_t vmalloc_above;
 	unsigned int reserve;	/* objects held for the job from setup on */
@@ -258,6 +272,12 @@ int gfpctx_threaded_irq_start(struct gfpctx_job *job);
 int gfpctx_threaded_irq_fire(struct gfpctx_job *job);
 void gfpctx_threaded_irq_stop(struct gfpctx_job *job);
 int gfpctx_irq_show(struct seq_file *m, void *unused);
+
+/* nmi.c */
+const char *gfpctx_nmi_unavailable(void);
+int gfpctx_nmi_start(struct gfpctx_job *job);
+int gfpctx_nmi_fire(struct gfpctx_job *job);
+void gfpctx_nmi_stop(struct gfpctx_job *job);
 
 /* reports.c */
 int gfpctx_reports_init(void);

@@ -4,13 +4,15 @@
  * works on any kernel; the kernel's fault_attr (fail_alloc/) where
  * CONFIG_FAULT_INJECTION_DEBUG_FS is set. Both are asked before the
  * allocator is called, so they reach interrupt context too, where the
- * kernel's task-filtered failslab never fails an allocation.
+ * kernel's task-filtered failslab never fails an allocation. In NMI only
+ * the knob is asked: it is atomics only.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
 #include <linux/fault-inject.h>
+#include <linux/preempt.h>
 #include <linux/string.h>
 
 #include "gfpctx.h"
@@ -58,7 +60,8 @@ bool gfpctx_inject_should_fail(size_t size)
 	else if (every &&
 		 !((unsigned int)atomic_inc_return(&gfpctx_attempt_seq) % every))
 		fail = true;
-	else if (gfpctx_fault_attr_fails(size))
+	/* should_fail() may print a stack dump (fail_dump(), lib/fault-inject.c) */
+	else if (!in_nmi() && gfpctx_fault_attr_fails(size))
 		return true;	/* counted by the fault_attr itself */
 
 	if (fail)

@@ -6,7 +6,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/jiffies.h>
-#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/ratelimit.h>
 #include <linux/sched/clock.h>
@@ -358,23 +357,25 @@ static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
 	}
 	t->ok++;
 
-	if (job->free_process) {
+	if (job->free_process ||
+	    (job->alloc->flags & GFPCTX_ALLOC_FREE_BY_WRITER)) {
 		job->objs[job->nobjs++] = obj;
 		return;
 	}
 	gfpctx_free_one(job, obj);
 }
 
+/* local_clock(): NMI-safe, where ktime_get_ns()'s seqcount is not. */
 void gfpctx_run_batch(struct gfpctx_job *job)
 {
 	unsigned int n = min(job->batch, job->count - job->done);
-	u64 t0 = ktime_get_ns();
+	u64 t0 = local_clock();
 
 	while (n--) {
 		gfpctx_alloc_one(job);
 		job->done++;
 	}
-	job->batch_ns += ktime_get_ns() - t0;
+	job->batch_ns += local_clock() - t0;
 }
 
 void gfpctx_batch_done(struct gfpctx_job *job)
@@ -423,6 +424,9 @@ static int gfpctx_job_drive(struct gfpctx_job *job)
 			ret = -ETIMEDOUT;
 			break;
 		}
+		/* The batch is over: what it left for the writer to free. */
+		if (!job->free_process)
+			gfpctx_free_held(job);
 		cond_resched();
 	}
 	/* Whatever is still pending is cancelled, a running batch waited for. */
@@ -450,6 +454,12 @@ int gfpctx_job_run(struct gfpctx_job *job)
 
 	job->batch = clamp_t(unsigned long, GFPCTX_BATCH_BYTES / job->size, 1,
 			     GFPCTX_MAX_BATCH);
+	/*
+	 * One attempt per NMI: the kernel reports a handler that runs for
+	 * more than 1 ms (nmi_check_duration(), arch/x86/kernel/nmi.c).
+	 */
+	if (gfpctx_ctx_flags(job->ctx) & GFPCTX_CTX_NMI)
+		job->batch = 1;
 	gfpctx_tally_init(&job->tally);
 	job->tally.jobs = 1;
 	init_completion(&job->batch_done);
@@ -459,8 +469,10 @@ int gfpctx_job_run(struct gfpctx_job *job)
 	mutex_init(&job->mutex);
 	seqlock_init(&job->seqlock);
 
-	if (job->free_process) {
-		job->objs = kvmalloc_array(job->count, sizeof(*job->objs),
+	if (job->free_process ||
+	    (job->alloc->flags & GFPCTX_ALLOC_FREE_BY_WRITER)) {
+		job->objs = kvmalloc_array(job->free_process ? job->count :
+					   job->batch, sizeof(*job->objs),
 					   GFP_KERNEL);
 		if (!job->objs) {
 			ret = -ENOMEM;

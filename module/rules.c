@@ -19,6 +19,22 @@ struct gfpctx_rule {
 
 static const struct gfpctx_rule gfpctx_rules[] = {
 	/*
+	 * The nolock allocators take trylocks only: legal anywhere, NMI and
+	 * PREEMPT_RT's hard IRQ included, where they fail by design
+	 * (can_spin_trylock(), mm/internal.h). A NULL is not a failure of
+	 * the rules: "NULL does not mean EBUSY or EAGAIN. It means ENOMEM."
+	 * (kmalloc_nolock(), include/linux/slab.h)
+	 */
+	{ .alloc_has = GFPCTX_ALLOC_NOLOCK,
+	  .verdict = GFPCTX_OK, .why = "nolock-may-fail" },
+	/*
+	 * Every other allocator takes spinlocks, which an NMI may have
+	 * interrupted on its own CPU: a deadlock, which no debug option
+	 * reports before it happens.
+	 */
+	{ .ctx_has = GFPCTX_CTX_NMI,
+	  .verdict = GFPCTX_FATAL, .why = "locks-in-nmi-deadlock" },
+	/*
 	 * PREEMPT_RT: the slab and page allocators take sleeping locks, so
 	 * true hard IRQ context and preemption-disabled sections may not
 	 * allocate at all (Documentation/locking/locktypes.rst).
@@ -67,9 +83,20 @@ static const struct gfpctx_rule gfpctx_rules[] = {
 	{ .verdict = GFPCTX_OK, .why = "allowed" },
 };
 
+/*
+ * vmalloc takes GFP_KERNEL only; the nolock allocators take a gfp without
+ * reclaim bits only, and are the only ones that do: "All GFP_* flags
+ * including GFP_NOWAIT use one or both flags. alloc_pages_nolock() is the
+ * only API that doesn't specify either flag" (gfpflags_allow_spinning(),
+ * include/linux/gfp.h of 6.15 and later).
+ */
 bool gfpctx_cell_exists(const struct gfpctx_alloc *alloc,
 			const struct gfpctx_gfp *gfp)
 {
+	bool nolock = alloc->flags & GFPCTX_ALLOC_NOLOCK;
+
+	if (nolock != !(gfp->flags & __GFP_RECLAIM))
+		return false;
 	return !(alloc->flags & GFPCTX_ALLOC_KERNEL_ONLY) ||
 	       gfp->flags == GFP_KERNEL;
 }

@@ -203,6 +203,13 @@ def test_dry_run_prints_both_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert not (tmp_path / 'out').exists()            # nothing built
 
 
+def test_emulated_guests_get_the_nmi_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    _, qemu_lines = dry_run(tmp_path, monkeypatch, capsys, '--tests', 'contexts.sh')
+    assert f'gfpctx_nmi_longest_ns={cli.qemu.TCG_NMI_LONGEST_NS}' in qemu_lines[0]
+    assert cli.qemu.emulated_words(cli.qemu.KVM) == []
+
+
 def test_dry_run_provoke_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                capsys: pytest.CaptureFixture[str]) -> None:
     _, qemu_lines = dry_run(tmp_path, monkeypatch, capsys,

@@ -11,8 +11,8 @@ DIR="$(dirname "$(readlink -f "$0")")"
 # shellcheck source=gfpctx_lib.sh
 . "$DIR/gfpctx_lib.sh"
 
-CLASS_RE='(process|process-atomic|softirq|hardirq)'
-CTX_FLAG='(atomic|interrupt|raw|hardirq|softirq|raw_wait)'
+CLASS_RE='(process|process-atomic|softirq|hardirq|nmi)'
+CTX_FLAG='(atomic|interrupt|raw|hardirq|softirq|raw_wait|nmi)'
 CTX_FLAGS_RE="(none|$CTX_FLAG(,$CTX_FLAG)*)"
 
 # has WORDS FLAG: FLAG is one of the comma-separated WORDS.
@@ -26,6 +26,9 @@ has() {
 # The verdict of a cell by Documentation/gfpctx.rst's rules, from the
 # properties the module lists (contexts' flags, allocs' flags, gfps'
 # blocking), into STD; first match wins. No subshell: once per cell.
+# - a nolock allocator (trylocks only): ok anywhere, NULL allowed;
+# - nmi: no other allocator, its locks could be held by what the NMI
+#   interrupted;
 # - raw (PREEMPT_RT, a truly atomic context): no allocation at all;
 # - raw_wait where lockdep checks PREEMPT_RT's lock nesting
 #   (raw_lock_nesting=yes in the kernel file): fatal, lockdep's report;
@@ -38,7 +41,9 @@ has() {
 doc_verdict() {
 	local cflags="$1" aflags="$2" blocking="$3"
 
-	if has "$cflags" raw ||
+	if has "$aflags" nolock; then
+		STD=ok
+	elif has "$cflags" nmi || has "$cflags" raw ||
 	   { [ "$nesting" = yes ] && has "$cflags" raw_wait; }; then
 		STD=fatal
 	elif has "$aflags" vmalloc && [ "$vnb" = yes ] &&
@@ -58,8 +63,8 @@ doc_verdict() {
 # process contexts may sleep, softirq and hardirq are interrupt context,
 # process-atomic ones are atomic (on PREEMPT_RT the truly atomic are
 # raw), only PREEMPT_RT has raw contexts and only it threads softirqs;
-# hardirq contexts alone are in_hardirq(), and only they have a raw wait
-# context.
+# hardirq and nmi contexts alone are in_hardirq(), and only the nmi
+# class is in_nmi().
 class_disagrees() {
 	local class="$1" flags="$2" rt="$3"
 
@@ -77,7 +82,13 @@ class_disagrees() {
 		STD="a raw wait context that may sleep"
 		return
 	fi
+	if has "$flags" nmi; then
+		{ [ "$class" = nmi ] && has "$flags" hardirq; } ||
+			STD="$class but $flags"
+		return
+	fi
 	case $class in
+	nmi) STD="nmi but $flags" ;;
 	process) [ "$flags" = none ] || STD="process but $flags" ;;
 	softirq) has "$flags" atomic && has "$flags" interrupt &&
 		! has "$flags" hardirq || STD="softirq but $flags" ;;
@@ -195,15 +206,26 @@ done < "$ctxs"
 gfpctx_result $? "context classes agree with their flags (rt=$rt)"
 
 # rules: one line per cell, in order, with the context's class; an
-# allocator flagged kernel_only has GFP_KERNEL cells only.
-konly=" $(sed -n 's/^name=\([^ ]*\) .*flags=[^ ]*kernel_only.*/\1/p' \
-	"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
+# allocator flagged kernel_only has GFP_KERNEL cells only; one flagged
+# nolock has the gfps without reclaim bits only, and it alone.
+alloc_with() {
+	echo " $(sed -n "s/^name=\([^ ]*\) .*flags=[^ ]*$1.*/\1/p" \
+		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
+}
+konly=$(alloc_with kernel_only)
+nolock=$(alloc_with nolock)
+noreclaim=" $(sed -n 's/^name=\([^ ]*\) .*reclaim=no.*/\1/p' \
+	"$GFPCTX_TMP/gfps" | tr '\n' ' ')"
 for ctx in $GFPCTX_CONTEXTS; do
 	class=$(gfpctx_ctx_field "$ctx" class)
 	for alloc in $GFPCTX_ALLOCS; do
 		for gfp in $GFPCTX_GFPS; do
 			case $konly in
 			*" $alloc "*) [ "$gfp" != GFP_KERNEL ] && continue ;;
+			esac
+			case "$nolock|$noreclaim" in
+			*" $alloc "*"|"*" $gfp "*) ;;
+			*" $alloc "*"|"*|*"|"*" $gfp "*) continue ;;
 			esac
 			echo "context=$ctx class=$class alloc=$alloc gfp=$gfp"
 		done
@@ -222,7 +244,7 @@ else
 fi
 
 # rules: well-formed lines, verdicts ok, warns or fatal only.
-bad=$(grep -Ev "^context=[a-z_]+ class=$CLASS_RE alloc=[a-z_]+ gfp=GFP_[A-Z_]+ verdict=(ok|warns|fatal) why=[a-z-]+\$" "$rules")
+bad=$(grep -Ev "^context=[a-z_]+ class=$CLASS_RE alloc=[a-z_]+ gfp=(__)?GFP_[A-Z_]+ verdict=(ok|warns|fatal) why=[a-z-]+\$" "$rules")
 if [ -z "$bad" ]; then
 	ktap_test_pass "rules lines are well formed, verdict ok, warns or fatal"
 else

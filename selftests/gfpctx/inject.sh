@@ -169,7 +169,7 @@ gfpctx_log_mark
 start_mark=$GFPCTX_MARK
 # shellcheck disable=SC2086
 set -- $GFPCTX_ALLOCS
-ktap_set_plan $((2 * $# + 25))
+ktap_set_plan $((2 * $# + 26))
 
 hirq=$(gfpctx_hardirq_ctx) || hirq=hrtimer_hard
 
@@ -193,11 +193,25 @@ inject_job "fail_next=7 workqueue kmem_cache GFP_KERNEL" fail_next=7 \
 [ "$(gfpctx_inject_field fail_next)" = 0 ]
 gfpctx_result $? "fail_next is used up: reads 0"
 
-# The knob fails an attempt of every allocator without calling it.
+# The knob fails an attempt of every allocator without calling it, with
+# the first gfp the allocator takes (the nolock ones take no GFP_KERNEL).
 for alloc in $GFPCTX_ALLOCS; do
-	inject_job "fail_next=3 task $alloc GFP_KERNEL" fail_next=3 \
-		task "$alloc" GFP_KERNEL 10 3
+	gfp=$(sed -n "s/^context=task class=[a-z-]* alloc=$alloc gfp=\([A-Z_]*\) .*/\1/p" \
+		"$GFPCTX_TMP/rules" | head -n 1)
+	inject_job "fail_next=3 task $alloc $gfp" fail_next=3 \
+		task "$alloc" "$gfp" 10 3
 done
+
+# In NMI the knob is asked too (atomics only; the kernel's fault_attr
+# is not, should_fail() may dump a stack).
+desc="fail_next=7 nmi kmalloc_nolock __GFP_ACCOUNT"
+if [ -z "$(gfpctx_verdict nmi kmalloc_nolock __GFP_ACCOUNT)" ]; then
+	gfpctx_test_skip "$desc" "no kmalloc_nolock() in this kernel"
+elif [ "$(gfpctx_kernel preempt_rt)" = yes ]; then
+	gfpctx_test_skip "$desc" "kmalloc_nolock() fails in NMI on PREEMPT_RT by design"
+else
+	inject_job "$desc" fail_next=7 nmi kmalloc_nolock __GFP_ACCOUNT 100 7
+fi
 inject_job "fail_next=5 task kmalloc GFP_ATOMIC free=process" fail_next=5 \
 	task kmalloc GFP_ATOMIC 20 5 free=process
 
@@ -285,6 +299,17 @@ else
 	gfpctx_msg "allocation site: $SITE_START-$SITE_END"
 	for alloc in "$@"; do
 		line=$(grep "^name=$alloc " "$GFPCTX_TMP/allocs")
+		gfpctx_get "$line" flags
+		case ",$GFPCTX_VAL," in
+		*,nolock,*)
+			# should_fail_alloc_page() is skipped for ALLOC_NOLOCK
+			# (prepare_alloc_pages(), mm/page_alloc.c), and
+			# kmalloc_nolock() bypasses should_failslab() (mm/slub.c).
+			gfpctx_test_skip "kernel injection: task $alloc" \
+				"$alloc does not ask the kernel's fault injection"
+			continue
+			;;
+		esac
 		gfpctx_get "$line" sized_by
 		attr=$FAILSLAB
 		[ "$GFPCTX_VAL" = order ] && attr=$FAIL_PAGE

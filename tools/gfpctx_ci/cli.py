@@ -231,7 +231,7 @@ def run_lane(args: argparse.Namespace, lane: lanes.Lane) -> Outcome:
     nprovoke = args.provoke_boots or lane.provoke_boots
     plan = split_boots(tests, args.one_boot, args.clean_boots or 1,
                        last_seconds(out) or TYPICAL_S, nprovoke) or [("clean", [])]
-    qemu.accel(kern.image)  # probe once, before the boots start
+    emulated = qemu.emulated_words(qemu.accel(kern.image))  # probe once, before the boots
 
     def one_boot(name: str, boot_tests: list[str]) -> qemu.Boot:
         timeouts = qemu.Timeouts(boot_s=lane.boot_timeout_s, test_s=per_test,
@@ -239,7 +239,7 @@ def run_lane(args: argparse.Namespace, lane: lanes.Lane) -> Outcome:
         argv = qemu.command(kern.image, initrd, out / f"{name}.ktap",
                             out / f"{name}.tables.txt",
                             append_line(lane, boot_tests,
-                                        [*env, *boot_env(name, nprovoke)],
+                                        [*env, *boot_env(name, nprovoke), *emulated],
                                         args.test_timeout),
                             lane.memory, extra=lane.qemu_args)
         boot = qemu.boot(argv, out / f"{name}.console.log", out / f"{name}.ktap", timeouts)
@@ -270,6 +270,7 @@ def dry_run(args: argparse.Namespace, lane: lanes.Lane) -> None:
     default = ([("all", ["<all>"])] if args.one_boot else
                [("clean", ["<all-but-" + "-".join(PROVOKE) + ">"])] +
                [(provoke_boot_name(i), list(PROVOKE)) for i in range(1, nprovoke + 1)])
+    accel_args = qemu.accel_guess()
     for name, boot_tests in split_boots(tests, args.one_boot,
                                         args.clean_boots or 1,
                                         last_seconds(out) or TYPICAL_S, nprovoke) or default:
@@ -277,9 +278,10 @@ def dry_run(args: argparse.Namespace, lane: lanes.Lane) -> None:
                                 out / f"{name}.tables.txt",
                                 append_line(lane, boot_tests,
                                             [*parse_env(args.env),
-                                             *boot_env(name, nprovoke)],
+                                             *boot_env(name, nprovoke),
+                                             *qemu.emulated_words(accel_args)],
                                             args.test_timeout),
-                                lane.memory, accel_args=qemu.accel_guess(), extra=lane.qemu_args))
+                                lane.memory, accel_args=accel_args, extra=lane.qemu_args))
 
 
 def positive(text: str) -> int:
