@@ -28,7 +28,9 @@ module:
 run: deps
 	$(CI) run $(run_args)
 
-test: deps
+# The host tests need only python3, pytest and a few programs: not deps.
+test:
+	tools/install-deps --host-tests
 	$(PYTHON) -m pytest -q tests
 
 lint:
@@ -74,7 +76,7 @@ help:
 	@echo 'make check           host tests, lint, every lane ($(LANES)), rules tables of Documentation'
 	@echo 'make stress          debug lane: fuzz, lifecycle, pressure, unload races at full size (out/stress/)'
 	@echo 'make bench           stock lane: median/p99 ns per context x allocator x size, plots, cost ratios (out/bench/)'
-	@echo 'make test            host tests of tools/ (pytest, no VM)'
+	@echo 'make test            host tests of tools/ (pytest, no VM; installs only what they need)'
 	@echo 'make lint            checkpatch --strict, shellcheck, docutils, W=1 and sparse builds of the module'
 	@echo 'make deps            install the Debian packages needed (as root)'
 	@echo 'make install         modules_install (INSTALL_MOD_PATH honoured)'

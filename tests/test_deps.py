@@ -6,7 +6,10 @@ to subprocess and shell.run, the imports, the absolute paths); plus a
 short declared list of what the kernel's build and the kselftest install
 run that our code cannot see, each with where the kernel does it. Each
 need must be a row of install-deps' NEEDS table, and the row's package
-one the script installs; where the host has it, dpkg must agree."""
+one the script installs; where the host has it, dpkg must agree. The
+needs of the host tests alone (make test's recipe, tests/ and the
+install-deps they run) must be install-deps' HOST_TESTS list, what
+--host-tests installs."""
 from __future__ import annotations
 
 import ast
@@ -99,6 +102,13 @@ REPO_NEEDS = (
      'KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"'),
 )
 
+# What the host tests hand to the runner's code to run, which the reader
+# of tests/ cannot see: (need, file, text there).
+HOST_TEST_NEEDS = (
+    ('sh', 'tests/test_qemu_watch.py', "qemu.boot(['sh', '-c', script"),
+    ('sleep', 'tests/test_qemu_watch.py', 'exec sleep 30'),
+)
+
 RUNNERS = frozenset(('shell.run', 'subprocess.run', 'subprocess.Popen', 'subprocess.call',
                      'subprocess.check_call', 'subprocess.check_output'))
 UNREADABLE_RUNNERS = re.compile(r'^os\.(system|popen|exec\w*|spawn\w*)$')
@@ -135,7 +145,17 @@ def table(text: str) -> dict[str, str]:
     return rows
 
 
-def run_script(text: str, hide: str | None = None) -> subprocess.CompletedProcess:
+def host_tests(text: str) -> list[str]:
+    """install-deps' HOST_TESTS list: the needs (rows of NEEDS) of the
+    host tests alone."""
+    block = re.search(r"^HOST_TESTS='\n(.*?)^'$", text, re.S | re.M)
+    if not block:
+        raise ValueError("install-deps has no HOST_TESTS='...' list")
+    return block.group(1).split()
+
+
+def run_script(text: str, hide: str | None = None,
+               args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run install-deps (the given text) as a user that is not root, with
     dpkg-query seeing nothing installed (hide=None), or what the host has
     but the packages named in hide; apt-get is a stub that fails. Changes
@@ -152,7 +172,8 @@ def run_script(text: str, hide: str | None = None) -> subprocess.CompletedProces
         script = Path(tmp) / 'install-deps'
         script.write_text(text)
         env = {**os.environ, 'PATH': f'{bin_dir}:{DEBIAN_PATH}'}
-        return subprocess.run(['sh', str(script)], env=env, capture_output=True, text=True)
+        return subprocess.run(['sh', str(script), *args], env=env, capture_output=True,
+                              text=True)
 
 
 def missing(run: subprocess.CompletedProcess) -> list[str]:
@@ -219,8 +240,10 @@ def sh_words(text: str) -> list[str]:
 def sh_needs(text: str) -> list[str]:
     """The programs a sh text runs (absolute ones by basename): the words
     in command position, in $(...) too. Builtins, assignments and the
-    repository's own scripts (relative paths) are left out; a command
-    that is a variable is returned as is ($CC), for the check to report."""
+    repository's own scripts (relative paths) and the text's own
+    functions are left out; a command that is a variable is returned as
+    is ($CC), for the check to report."""
+    functions = set(re.findall(r'^\s*([A-Za-z_]\w*)\s*\(\s*\)', text, re.M))
     needs: list[str] = []
     at_command, redirect, pattern, skip_to = True, False, False, ''
     for word in sh_words(text):
@@ -249,7 +272,8 @@ def sh_needs(text: str) -> list[str]:
                 at_command = False
                 if word.startswith('$'):
                     needs.append(word)
-                elif word not in SH_BUILTINS and (word.startswith('/') or '/' not in word):
+                elif word not in SH_BUILTINS | functions and (word.startswith('/')
+                                                              or '/' not in word):
                     needs.append(PurePath(word).name)
     return needs
 
@@ -484,7 +508,43 @@ def all_needs() -> Needs:
     needs, _ = derived_needs()
     for need, who, path, _ in KERNEL_NEEDS:
         add(needs, need, f'{who} (linux {path})')
-    for need, path, _ in REPO_NEEDS:
+    for need, path, _ in (*REPO_NEEDS, *HOST_TEST_NEEDS):
+        add(needs, need, path)
+    return needs
+
+
+def recipe(text: str, target: str) -> list[str]:
+    """The recipe lines of a Makefile's rule for target."""
+    lines = text.replace('\\\n', ' ').splitlines()
+    for i, line in enumerate(lines):
+        if re.match(rf'^{re.escape(target)}\s*:(?!=)', line):
+            body = []
+            for next_line in lines[i + 1:]:
+                if not next_line.startswith('\t'):
+                    break
+                body.append(next_line.strip().lstrip('@+-'))
+            return body
+    raise ValueError(f'the Makefile has no rule for {target}')
+
+
+def host_test_needs() -> Needs:
+    """What `make test` needs, each with where: make and the sh it runs
+    the recipe with, the programs of the test rule's recipe, the
+    programs and modules of tests/ (the reader), the programs of
+    install-deps, which the tests run (run_script), and HOST_TEST_NEEDS."""
+    needs: Needs = {}
+    text = (REPO / 'Makefile').read_text()
+    variables, shells = make_variables(text), []
+    commands = [make_expand(line, variables, shells) for line in recipe(text, 'test')]
+    for need in ['make', 'sh', *(n for c in (*commands, *shells) for n in sh_needs(c))]:
+        add(needs, need, 'Makefile (test)')
+    for path in sorted((REPO / 'tests').glob('*.py')):
+        for need, wheres in PythonReader(path).read().needs.items():
+            needs.setdefault(need, []).extend(wheres)
+    script = INSTALL_DEPS.read_text()
+    for need in [*shebang_needs(script), *sh_needs(script)]:
+        add(needs, need, 'tools/install-deps (run by tests/test_deps.py)')
+    for need, path, _ in HOST_TEST_NEEDS:
         add(needs, need, path)
     return needs
 
@@ -598,6 +658,38 @@ def test_install_deps_installs_its_table() -> None:
     assert f'sudo apt-get install {" ".join(packages)}' in run.stderr
 
 
+def test_host_tests_list_is_what_the_host_tests_need() -> None:
+    # both ways: make test installs all the host tests need, and no more
+    needs, listed = host_test_needs(), host_tests(INSTALL_DEPS.read_text())
+    unlisted = {n: sorted(set(w)) for n, w in needs.items() if n not in listed}
+    assert unlisted == {}, f'needed by the host tests, not in HOST_TESTS: {unlisted}'
+    unneeded = [n for n in listed if n not in needs]
+    assert unneeded == [], f'in HOST_TESTS, not needed by the host tests: {unneeded}'
+
+
+def test_install_deps_host_tests_installs_their_packages_only() -> None:
+    text = INSTALL_DEPS.read_text()
+    rows, listed = table(text), host_tests(text)
+    run = run_script(text, args=('--host-tests',))
+    assert run.returncode == 1, run.stderr
+    assert missing(run) == list(dict.fromkeys(p for n, p in rows.items() if n in listed))
+    assert 'qemu-system-x86' not in missing(run)
+    assert 'python3-pytest' in missing(run)
+
+
+def test_install_deps_rejects_a_host_test_need_without_row() -> None:
+    text = INSTALL_DEPS.read_text().replace("HOST_TESTS='\n", "HOST_TESTS='\nnpm\n")
+    run = run_script(text, args=('--host-tests',))
+    assert run.returncode == 2
+    assert 'HOST_TESTS names npm, which has no row in NEEDS' in run.stderr
+
+
+def test_install_deps_rejects_an_unknown_option() -> None:
+    run = run_script(INSTALL_DEPS.read_text(), args=('--host',))
+    assert run.returncode == 2
+    assert 'usage: install-deps [--host-tests]' in run.stderr
+
+
 def test_install_deps_rejects_a_row_without_package() -> None:
     run = run_script(re.sub(r'^flex\s+flex$', 'flex', INSTALL_DEPS.read_text(), flags=re.M))
     assert run.returncode == 2
@@ -640,7 +732,8 @@ def test_sh_needs() -> None:
     text = ('#!/bin/sh\nset -eu\nX=$(uname -r) # a comment\nfor p in a b; do\n'
             '\tif ! dpkg-query -W "$p" 2>/dev/null |\n\t     grep -q ok; then echo "$(id -u)"; fi\n'
             'done\ncase " $X " in\n*" a "*) ;;\n*) rm -f x >&2 ;;\nesac\n'
-            'cd "$(dirname "$0")/.."\ntools/install-deps\n/usr/bin/python3 -c 1 && $CC x\n')
+            'cd "$(dirname "$0")/.."\ntools/install-deps\n/usr/bin/python3 -c 1 && $CC x\n'
+            'in_list() {\n\tfor w; do [ "$w" = "$1" ] && return 0; done\n}\nin_list a b\n')
     assert sh_needs(text) == ['uname', 'dpkg-query', 'grep', 'id', 'rm', 'dirname', 'python3',
                               '$CC']
 
@@ -708,5 +801,5 @@ def test_kernel_needs_cite_the_kernel(tmp_path: Path) -> None:
 
 
 def test_repo_needs_cite_the_repo() -> None:
-    for need, path, text in REPO_NEEDS:
+    for need, path, text in (*REPO_NEEDS, *HOST_TEST_NEEDS):
         assert squeeze(text) in squeeze((REPO / path).read_text()), (need, path)
