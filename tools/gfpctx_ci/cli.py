@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import build, initramfs, kernel, lanes, newer, qemu, shell
+from . import build, initramfs, kernel, lanes, newer, qemu, shell, templates
 
 PROVOKE = ("warns.sh", "audit.sh")  # tests that provoke splats: their own boot
 TEST_MARGIN_S = 60           # added to the kselftest timeout of each test
@@ -442,13 +442,16 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
 def cmd_lint(args: argparse.Namespace) -> int:
     """checkpatch --strict on every C source; shellcheck on the scripts;
     Documentation/gfpctx.rst
-    through docutils; W=1 C=1 (sparse) module builds against each Debian
-    lane's headers, any warning being a failure."""
+    through docutils; actionlint on the GitHub workflow and gitlab-ci-local
+    on .gitlab-ci.yml, their lanes those of the lanes table; W=1 C=1
+    (sparse) module builds against each Debian lane's headers, any
+    warning being a failure."""
     problems = []
     try:
         problems += build.checkpatch()
         problems += build.shellcheck()
         problems += build.rst_check(build.REPO / "Documentation/gfpctx.rst")
+        problems += templates.check()
         for name in args.lanes.split(","):
             lane = lanes.get(name)
             kern = kernel.get(lane)
@@ -461,7 +464,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"gfpctx-ci: lint: {problem}", file=sys.stderr)
     print(f"gfpctx-ci: lint: {'FAIL' if problems else 'clean'} "
-          f"(checkpatch --strict; shellcheck; docutils; W=1 C=1 on {args.lanes})")
+          f"(checkpatch --strict; shellcheck; docutils; actionlint; gitlab-ci-local; "
+          f"W=1 C=1 on {args.lanes})")
     return 1 if problems else 0
 
 
@@ -633,7 +637,8 @@ def parser() -> argparse.ArgumentParser:
                        "for kunit.py) here (default: print only)")
     judge.set_defaults(func=cmd_judge)
     lint = sub.add_parser("lint", help="checkpatch --strict on the C sources, shellcheck on "
-                          "the scripts, docutils on the documentation, W=1 C=1 (sparse) "
+                          "the scripts, docutils on the documentation, actionlint and "
+                          "gitlab-ci-local on the CI templates, W=1 C=1 (sparse) "
                           "builds of the module")
     lint.add_argument("--lanes", default="stock,rt,lts,newest,newest-rt",
                       help="lanes whose headers to build against "
