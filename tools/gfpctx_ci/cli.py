@@ -566,7 +566,7 @@ def add_kernel_args(parser: argparse.ArgumentParser, lane: str = "debug") -> Non
     parser.add_argument("--lane", default=lane, choices=list(lanes.LANES),
                         help=f"the lane (default: {lane})")
     parser.add_argument("--kernel", type=Path, metavar="BZIMAGE",
-                        help="boot this kernel image instead of the lane's (with --kdir)")
+                        help="this kernel image instead of the lane's (with --kdir)")
     parser.add_argument("--kdir", type=Path, metavar="DIR",
                         help="build tree of --kernel, to build the module against")
 
