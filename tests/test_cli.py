@@ -14,7 +14,7 @@ from gfpctx_ci import cli, rulesdoc  # noqa: E402
 RULES = ('context=task class=process alloc=kmalloc gfp=GFP_KERNEL verdict=ok why=-\n'
          'context=task class=process alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-\n')
 DOC = ''.join(f'.. rules-table-begin: {name}\nold\n.. rules-table-end: {name}\n\n'
-              for name in (*rulesdoc.LANES, *rulesdoc.DIFFERENCES))
+              for name in (*rulesdoc.LEGENDS, *rulesdoc.LANES, *rulesdoc.DIFFERENCES))
 
 
 def test_split_boots() -> None:
@@ -158,19 +158,45 @@ def test_parser_other_commands() -> None:
 
 
 def test_rules_doc_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    doc = tmp_path / 'gfpctx.rst'
+    doc, data = tmp_path / 'gfpctx.rst', tmp_path / 'rules'
     doc.write_text(DOC)
-    argv = ['rules-doc', '--out', str(tmp_path / 'out'), '--doc', str(doc)]
+    argv = ['rules-doc', '--out', str(tmp_path / 'out'), '--doc', str(doc), '--data', str(data)]
     assert cli.main(argv) == 1                       # no tables dumped yet
     assert f"run the {', '.join(rulesdoc.DIFF_LANES)} lanes first" in capsys.readouterr().err
     for lane in rulesdoc.DIFF_LANES:
         (tmp_path / 'out' / lane).mkdir(parents=True)
         (tmp_path / 'out' / lane / 'clean.tables.txt').write_text(RULES)
-    assert cli.main(argv) == 1                       # stale
-    assert 'rerun with --write' in capsys.readouterr().err
+    assert cli.main(argv) == 1                       # no data, document stale
+    err = capsys.readouterr().err
+    assert f'{data}/stock.txt differs from what the module reports on the stock lane' in err
+    assert 'the why block differs' in err and 'rerun with --write' in err
     assert cli.main([*argv, '--write']) == 0
     assert 'task    process ok/ok' in doc.read_text()
+    assert (data / 'newest-debug.txt').read_text() == rulesdoc.data_text(
+        'newest-debug', rulesdoc.parse(RULES))
     assert cli.main(argv) == 0
+    # a lane's module now says otherwise: its data are stale, not the rest
+    (tmp_path / 'out' / 'rt' / 'clean.tables.txt').write_text(RULES.replace('why=-', 'why=x'))
+    capsys.readouterr()
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count('differs') == 1 and 'rt.txt differs' in err
+
+
+def test_rules_doc_write_keeps_the_data_of_lanes_not_dumped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc, data = tmp_path / 'gfpctx.rst', tmp_path / 'rules'
+    doc.write_text(DOC)
+    data.mkdir()
+    (data / 'rt.txt').write_text(rulesdoc.data_text('rt', rulesdoc.parse(RULES)))
+    (tmp_path / 'out' / 'stock').mkdir(parents=True)
+    (tmp_path / 'out' / 'stock' / 'clean.tables.txt').write_text(RULES)
+    assert cli.main(['rules-doc', '--out', str(tmp_path / 'out'), '--doc', str(doc),
+                     '--data', str(data), '--write']) == 0
+    out = capsys.readouterr().out
+    assert 'written from stock; kept the data of lts, rt, newest' in out
+    assert sorted(p.name for p in data.iterdir()) == ['rt.txt', 'stock.txt']
+    assert rulesdoc.check(doc, data) == []
 
 
 def dry_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -30,6 +30,12 @@ DOC = """\
 Title
 =====
 
+.. rules-table-begin: verdicts
+.. rules-table-end: verdicts
+
+.. rules-table-begin: why
+.. rules-table-end: why
+
 .. rules-table-begin: stock
 old stock table
 .. rules-table-end: stock
@@ -93,20 +99,23 @@ def test_replace_without_markers() -> None:
         rulesdoc.replace(DOC, 'lts', 'NEW')
 
 
-def lanes(tmp_path: Path, stock: str, rt: str) -> dict[str, Path]:
-    paths = {'stock': tmp_path / 'stock.txt', 'rt': tmp_path / 'rt.txt'}
-    paths['stock'].write_text(stock)
-    paths['rt'].write_text(rt)
-    return paths
+def data(tmp_path: Path, stock: str, rt: str) -> Path:
+    """A data directory of stock and rt rules files, as rules-doc --write
+    leaves them."""
+    dumps = {'stock': tmp_path / 'stock.dump', 'rt': tmp_path / 'rt.dump'}
+    dumps['stock'].write_text(stock)
+    dumps['rt'].write_text(rt)
+    rulesdoc.write_data(dumps, tmp_path / 'rules')
+    return tmp_path / 'rules'
 
 
 def test_check_names_stale_lanes_then_write_fixes_them(tmp_path: Path) -> None:
     doc = tmp_path / 'gfpctx.rst'
     doc.write_text(DOC)
-    tables = lanes(tmp_path, RULES, RULES.replace('verdict=warns', 'verdict=fatal'))
-    assert rulesdoc.check(doc, tables) == ['stock', 'rt']
-    rulesdoc.write(doc, tables)
-    assert rulesdoc.check(doc, tables) == []
+    rules = data(tmp_path, RULES, RULES.replace('verdict=warns', 'verdict=fatal'))
+    assert rulesdoc.check(doc, rules) == ['verdicts', 'why', 'stock', 'rt']
+    rulesdoc.write(doc, rules)
+    assert rulesdoc.check(doc, rules) == []
     text = doc.read_text()
     assert 'hardirq atomic  W/ok/ok  F' in text     # stock
     assert 'hardirq atomic  F/ok/ok  F' in text     # rt
@@ -116,10 +125,53 @@ def test_check_names_stale_lanes_then_write_fixes_them(tmp_path: Path) -> None:
 def test_check_after_a_rules_change(tmp_path: Path) -> None:
     doc = tmp_path / 'gfpctx.rst'
     doc.write_text(DOC)
-    tables = lanes(tmp_path, RULES, RULES)
-    rulesdoc.write(doc, tables)
-    tables['rt'].write_text(RULES.replace('verdict=fatal', 'verdict=ok'))
-    assert rulesdoc.check(doc, tables) == ['rt']
+    rules = data(tmp_path, RULES, RULES)
+    rulesdoc.write(doc, rules)
+    (rules / 'rt.txt').write_text(RULES.replace('verdict=fatal', 'verdict=ok'))
+    assert rulesdoc.check(doc, rules) == ['rt']
+
+
+def test_data_file_is_the_rules_lines_with_a_header(tmp_path: Path) -> None:
+    rules = data(tmp_path, RULES, RULES)
+    text = (rules / 'stock.txt').read_text()
+    lines = text.splitlines()
+    assert lines[0].startswith('# ') and 'stock lane' in lines[0]
+    body = [line for line in lines if not line.startswith('#')]
+    # the rules lines as the module printed them, without the context lines
+    assert body == [line for line in RULES.splitlines() if line.startswith('context=')]
+    assert rulesdoc.parse(text) == rulesdoc.parse(RULES)
+
+
+def test_stale_data_names_lanes_that_differ_or_lack_a_file(tmp_path: Path) -> None:
+    rules = data(tmp_path, RULES, RULES)
+    dumps = {'stock': tmp_path / 'stock.dump', 'rt': tmp_path / 'rt.dump',
+             'lts': tmp_path / 'lts.dump'}
+    dumps['lts'].write_text(RULES)
+    assert rulesdoc.stale_data(dumps, rules) == ['lts']          # no lts.txt
+    dumps['rt'].write_text(RULES.replace('why=sleep', 'why=other'))
+    assert rulesdoc.stale_data(dumps, rules) == ['rt', 'lts']    # a why changed
+    rulesdoc.write_data(dumps, rules)
+    assert rulesdoc.stale_data(dumps, rules) == []
+
+
+def test_load_orders_the_lanes_as_the_document(tmp_path: Path) -> None:
+    for lane in ('zz-extra', 'rt', 'stock'):
+        (tmp_path / f'{lane}.txt').write_text(RULES)
+    assert list(rulesdoc.load(tmp_path)) == ['stock', 'rt', 'zz-extra']
+    (tmp_path / 'rt.txt').write_text('# nothing\n')
+    with pytest.raises(ValueError, match='rt.txt: no rules'):
+        rulesdoc.load(tmp_path)
+
+
+def test_legends_cover_every_verdict_and_why_within_80_columns() -> None:
+    from gfpctx_ci import whys
+    verdicts, codes = rulesdoc.legend_verdicts(), rulesdoc.legend_whys()
+    for verdict in whys.VERDICTS:
+        assert f'``{verdict}``\n\t' in verdicts
+    for code, why in whys.WHYS.items():
+        assert f'``{code}`` ({why.verdict})\n\t' in codes
+    for line in (verdicts + '\n' + codes).splitlines():
+        assert len(line.expandtabs(8)) <= 80, line
 
 
 def test_replace_a_name_that_prefixes_another() -> None:
@@ -154,13 +206,13 @@ def test_differences_lists_cells_not_the_same_everywhere() -> None:
     assert rulesdoc.differences({'a': one, 'b': one}) == 'No cell differs between the lanes.'
 
 
-def test_blocks_render_a_difference_table_when_its_lanes_are_all_there(tmp_path: Path) -> None:
-    (tmp_path / 'rt.txt').write_text(RULES)
-    (tmp_path / 'nrt.txt').write_text(RULES.replace('verdict=warns why=sleep', 'verdict=fatal why=raw'))
-    tables = rulesdoc.blocks({'rt': tmp_path / 'rt.txt', 'newest-rt': tmp_path / 'nrt.txt'})
-    assert sorted(tables) == ['differences-rt', 'newest-rt', 'rt']
+def test_blocks_render_a_difference_table_when_its_lanes_are_all_there() -> None:
+    rt = rulesdoc.parse(RULES)
+    nrt = rulesdoc.parse(RULES.replace('verdict=warns why=sleep', 'verdict=fatal why=raw'))
+    tables = rulesdoc.blocks({'rt': rt, 'newest-rt': nrt})
+    assert sorted(tables) == ['differences-rt', 'newest-rt', 'rt', 'verdicts', 'why']
     assert 'hardirq kmalloc GFP_KERNEL W  F         sleep, raw' in tables['differences-rt']
-    assert 'differences-rt' not in rulesdoc.blocks({'rt': tmp_path / 'rt.txt'})
+    assert 'differences-rt' not in rulesdoc.blocks({'rt': rt})
 
 
 def test_diff_lanes_are_every_lane_the_document_reads() -> None:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import build, initramfs, kernel, lanes, newer, qemu, shell, templates
+from . import build, initramfs, kernel, lanes, newer, qemu, rulesdoc, shell, templates
 
 PROVOKE = ("warns.sh", "audit.sh")  # tests that provoke splats: their own boot
 TEST_MARGIN_S = 60           # added to the kselftest timeout of each test
@@ -410,33 +410,44 @@ def cmd_kernel(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_doc(args: argparse.Namespace) -> int:
-    """Compare (or rewrite) Documentation's rules tables with the tables
-    the lanes' clean boots dumped."""
-    from . import rulesdoc
-    tables = {lane: Path(args.out) / lane / "clean.tables.txt"
-              for lane in rulesdoc.DIFF_LANES}
-    missing = [str(p) for p in tables.values() if not p.is_file()]
-    if missing:
-        print(f"gfpctx-ci: rules-doc: no tables from {', '.join(missing)}: "
-              f"run the {', '.join(rulesdoc.DIFF_LANES)} lanes first", file=sys.stderr)
-        return 1
+    """Check (or rewrite) the lanes' rules data against the tables their
+    clean boots dumped, and Documentation's generated blocks against that
+    data and whys.py."""
+    dumps = {lane: Path(args.out) / lane / "clean.tables.txt"
+             for lane in rulesdoc.DIFF_LANES}
+    missing = [lane for lane, path in dumps.items() if not path.is_file()]
     try:
         if args.write:
-            rulesdoc.write(args.doc, tables)
-            print(f"gfpctx-ci: rules-doc: {args.doc} rewritten from {', '.join(tables)}")
+            present = {lane: p for lane, p in dumps.items() if lane not in missing}
+            rulesdoc.write_data(present, args.data)
+            rulesdoc.write(args.doc, args.data)
+            kept = (f"; kept the data of {', '.join(missing)} (no clean.tables.txt "
+                    f"under {args.out})" if missing else "")
+            print(f"gfpctx-ci: rules-doc: {args.data} written from "
+                  f"{', '.join(present) or 'no lane'}{kept}; {args.doc} rendered")
             return 0
-        stale = rulesdoc.check(args.doc, tables)
-    except ValueError as err:
+        if missing:
+            print(f"gfpctx-ci: rules-doc: no tables from "
+                  f"{', '.join(str(dumps[lane]) for lane in missing)}: "
+                  f"run the {', '.join(rulesdoc.DIFF_LANES)} lanes first", file=sys.stderr)
+            return 1
+        stale_data = rulesdoc.stale_data(dumps, args.data)
+        stale = rulesdoc.check(args.doc, args.data)
+    except (OSError, ValueError) as err:
         print(f"gfpctx-ci: rules-doc: {err}", file=sys.stderr)
         return 1
-    for name in stale:
-        print(f"gfpctx-ci: rules-doc: {args.doc}: the {name} rules table differs from "
-              "what the module reports on the lanes; rerun with --write",
+    for lane in stale_data:
+        print(f"gfpctx-ci: rules-doc: {rulesdoc.data_path(args.data, lane)} differs from "
+              f"what the module reports on the {lane} lane; rerun with --write",
               file=sys.stderr)
-    if not stale:
-        print(f"gfpctx-ci: rules-doc: {args.doc} matches the "
-              f"{', '.join(tables)} lanes")
-    return 1 if stale else 0
+    for name in stale:
+        print(f"gfpctx-ci: rules-doc: {args.doc}: the {name} block differs from "
+              f"what {args.data} and whys.py render; rerun with --write",
+              file=sys.stderr)
+    if not stale_data and not stale:
+        print(f"gfpctx-ci: rules-doc: {args.data} and {args.doc} match the "
+              f"{', '.join(dumps)} lanes")
+    return 1 if stale_data or stale else 0
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
@@ -571,6 +582,10 @@ def add_kernel_args(parser: argparse.ArgumentParser, lane: str = "debug") -> Non
                         help="build tree of --kernel, to build the module against")
 
 
+RULES_DATA = rulesdoc.DATA_DIR
+RULES_DATA_HELP = "the lanes' rules data (default: tools/gfpctx_ci/rules/)"
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="gfpctx-ci", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -613,13 +628,17 @@ def parser() -> argparse.ArgumentParser:
     kern.add_argument("--print", choices=("kdir", "image"),
                       help="print only this path (for scripts and make)")
     kern.set_defaults(func=cmd_kernel)
-    docs = sub.add_parser("rules-doc", help="check Documentation's rules tables against "
-                          "the tables the stock and rt lanes' runs dumped")
+    docs = sub.add_parser("rules-doc", help="check the rules data (tools/gfpctx_ci/rules/) "
+                          "against the tables the lanes' runs dumped, and Documentation's "
+                          "rules tables against that data")
     docs.add_argument("--out", default=str(build.REPO / "out"), help="as for run")
     docs.add_argument("--doc", type=Path, default=build.REPO / "Documentation/gfpctx.rst",
                       help="the document (default: Documentation/gfpctx.rst)")
+    docs.add_argument("--data", type=Path, default=RULES_DATA, metavar="DIR",
+                      help=RULES_DATA_HELP)
     docs.add_argument("--write", action="store_true",
-                      help="rewrite the tables in the document instead of checking")
+                      help="instead of checking, write the data of every lane that has a "
+                      "dump under OUT (keeping the others') and render the document from it")
     docs.set_defaults(func=cmd_rules_doc)
     judge = sub.add_parser("judge", help="the verdict of files a run left (out/<lane>) "
                            "or of a console log and KTAP captured elsewhere")
