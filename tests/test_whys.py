@@ -53,3 +53,8 @@ def test_each_entry_is_one_line_of_plain_text() -> None:
     for text in texts:
         assert text and '\n' not in text and '``' not in text, text
 
+
+def test_the_lanes_data_use_only_known_codes() -> None:
+    for lane, rules in rulesdoc.load(rulesdoc.DATA_DIR).items():
+        unknown = {r.why for r in rules} - set(whys.WHYS)
+        assert not unknown, f'{lane}: {unknown}'
