@@ -199,6 +199,49 @@ def test_rules_doc_write_keeps_the_data_of_lanes_not_dumped(
     assert rulesdoc.check(doc, data) == []
 
 
+def test_rules_command_answers_from_the_checked_in_data(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(['rules', '--context', 'timer', '--alloc', 'kmalloc',
+                     '--gfp', 'GFP_KERNEL']) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('timer kmalloc GFP_KERNEL\n')
+    for lane in rulesdoc.DIFF_LANES:
+        assert f'  {lane} ' in out
+    assert out.count(' warns  blocking-gfp-in-atomic') == len(rulesdoc.DIFF_LANES)
+    assert 'blocking-gfp-in-atomic (warns): ' in out and 'instead: ' in out
+
+
+def test_rules_command_repeated_and_comma_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(['rules', '--context', 'timer,tasklet', '--context', 'ipi',
+                     '--alloc', 'vmalloc', '--lane', 'rt', '--lane', 'newest-rt']) == 0
+    heads = [line for line in capsys.readouterr().out.splitlines()
+             if line.endswith(' vmalloc GFP_KERNEL')]
+    assert heads == ['timer vmalloc GFP_KERNEL', 'tasklet vmalloc GFP_KERNEL',
+                     'ipi vmalloc GFP_KERNEL']
+
+
+def test_rules_command_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(['rules', '--context', 'timer', '--gfp', 'GFP_KERNAL']) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ''
+    err = captured.err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("gfpctx-ci: rules: unknown gfp 'GFP_KERNAL'; valid: GFP_KERNEL, ")
+
+
+def test_rules_command_no_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(['rules', '--data', str(tmp_path)]) == 1
+    assert 'no rules data in' in capsys.readouterr().err
+
+
+def test_rules_help_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(['rules', '--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    assert 'no VM' in text and 'comma separated list' in text
+    assert 'exit status 2' in text and '--context timer --alloc kmalloc --gfp GFP_KERNEL' in text
+
+
 def dry_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
             capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[str, list[str]]:
     """(stdout, QEMU command lines) of `run --dry-run` with a kernel of

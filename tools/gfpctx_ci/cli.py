@@ -450,6 +450,26 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
     return 1 if stale_data or stale else 0
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    """Answer from the checked-in rules data, booting nothing: per cell,
+    each lane's verdict and why, and what each why means."""
+    from . import query
+    try:
+        rules = rulesdoc.load(args.data)
+        if not rules:
+            raise query.QueryError(f"no rules data in {args.data}: run "
+                                   "`tools/gfpctx-ci rules-doc --write` after the lanes")
+        text = query.answer(rules, args.context, args.alloc, args.gfp, args.lane)
+    except query.UnknownName as err:
+        print(f"gfpctx-ci: rules: {err}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, query.QueryError) as err:
+        print(f"gfpctx-ci: rules: {err}", file=sys.stderr)
+        return 1
+    print(text)
+    return 0
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     """checkpatch --strict on every C source; shellcheck on the scripts;
     Documentation/gfpctx.rst
@@ -640,6 +660,30 @@ def parser() -> argparse.ArgumentParser:
                       help="instead of checking, write the data of every lane that has a "
                       "dump under OUT (keeping the others') and render the document from it")
     docs.set_defaults(func=cmd_rules_doc)
+    rules = sub.add_parser(
+        "rules", help="may this allocator take this gfp in this context? each lane's "
+        "verdict, why, kernel source and what to do instead, from the checked-in rules "
+        "data (no VM)",
+        description="Each lane's verdict for the cells asked, from the rules its module "
+        "reported (checked in under tools/gfpctx_ci/rules/; no VM), then what each "
+        "verdict and why code means, the kernel source the rule follows and what to "
+        "do instead. Each option may be repeated or given a comma separated list; "
+        "an option left out means all. A name none of the lanes knows is an error: "
+        "one line listing the valid names, exit status 2.",
+        epilog="example: tools/gfpctx-ci rules --context timer --alloc kmalloc "
+        "--gfp GFP_KERNEL")
+    rules.add_argument("--context", action="append", metavar="NAME[,NAME]",
+                       help="execution context, e.g. timer, spinlock, shared_irq "
+                       "(a request_irq() handler)")
+    rules.add_argument("--alloc", action="append", metavar="NAME[,NAME]",
+                       help="allocator, e.g. kmalloc, vmalloc, kvmalloc")
+    rules.add_argument("--gfp", action="append", metavar="NAME[,NAME]",
+                       help="gfp mask, e.g. GFP_KERNEL (case does not matter)")
+    rules.add_argument("--lane", action="append", metavar="NAME[,NAME]",
+                       help="lane, e.g. stock, rt, newest-rt")
+    rules.add_argument("--data", type=Path, default=RULES_DATA, metavar="DIR",
+                       help=RULES_DATA_HELP)
+    rules.set_defaults(func=cmd_rules)
     judge = sub.add_parser("judge", help="the verdict of files a run left (out/<lane>) "
                            "or of a console log and KTAP captured elsewhere")
     judge.add_argument("dir", nargs="?", type=Path,

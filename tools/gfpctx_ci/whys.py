@@ -1,10 +1,10 @@
 """What each verdict and each `why` code of the module's rules means, in
 one table: the verdict a code gives, its meaning, the kernel source the
-rule follows and what to do instead. Documentation/gfpctx.rst's lists of
-verdicts and why codes are rendered from it (rulesdoc.py). The codes are
-module/rules.c's `.why` strings; a host test fails when this table misses
-one of them or has one more. Plain text, no rst markup: it is to be
-printed on a terminal too.
+rule follows and what to do instead. The `rules` query prints from it,
+and Documentation/gfpctx.rst's lists of verdicts and why codes are
+rendered from it (rulesdoc.py). The codes are module/rules.c's `.why`
+strings; a host test fails when this table misses one of them or has one
+more. Plain text, no rst markup: it is printed on a terminal too.
 """
 from __future__ import annotations
 
