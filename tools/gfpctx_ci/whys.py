@@ -75,7 +75,7 @@ WHYS: dict[str, Why] = {
         'on PREEMPT_RT (can_spin_trylock(), mm/internal.h).'),
     'raw-lock-nesting-checked': Why(
         'fatal',
-        'lockdep checks PREEMPT_RT\'s lock nesting on this standard kernel '
+        'lockdep checks PREEMPT_RT\'s lock nesting on a standard kernel '
         '(CONFIG_PROVE_RAW_LOCK_NESTING): an allocator\'s spinlock_t in a raw '
         'wait context is "BUG: Invalid wait context", and lockdep is off '
         'for the rest of the boot.',
