@@ -23,6 +23,7 @@ GFPCTX_WORDS=
 GFPCTX_VAL=
 GFPCTX_UNAVAILABLE=" "
 GFPCTX_BY_ORDER=" "
+GFPCTX_NOLOCK=" "
 GFPCTX_MAXES=" "
 
 # The module's tables, in table order: read from its contexts, allocs
@@ -213,6 +214,7 @@ gfpctx_names() {
 # GFPCTX_CONTEXTS, GFPCTX_ALLOCS, GFPCTX_GFPS: the names, in table order;
 # GFPCTX_UNAVAILABLE: the unavailable contexts; GFPCTX_BY_ORDER: the
 # allocators a job sizes with order= (the others take size=);
+# GFPCTX_NOLOCK: the allocators flagged nolock (may return NULL by design);
 # GFPCTX_MAXES: " alloc=max ..." (allocs' max=).
 gfpctx_snapshot_tables() {
 	local t
@@ -229,6 +231,9 @@ gfpctx_snapshot_tables() {
 	GFPCTX_UNAVAILABLE=" $(sed -n 's/^name=\([^ ]*\) .* available=no.*/\1/p' \
 		"$GFPCTX_TMP/contexts" | tr '\n' ' ')"
 	GFPCTX_BY_ORDER=" $(sed -n 's/^name=\([^ ]*\) sized_by=order .*/\1/p' \
+		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
+	# shellcheck disable=SC2034 # read by lifecycle.sh
+	GFPCTX_NOLOCK=" $(sed -n 's/^name=\([^ ]*\) .*flags=[^ ]*nolock.*/\1/p' \
 		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
 	GFPCTX_MAXES=" $(sed -n 's/^name=\([^ ]*\) .* max=\([0-9]*\) .*/\1=\2/p' \
 		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
