@@ -2,10 +2,14 @@
 test derives a list from the code (module/*.c and gfpctx.h, the
 Makefile and `make help`, the argparse parser of tools/gfpctx_ci/cli.py,
 the knobs selftests/gfpctx/*.sh and tools/ read, tools/gfpctx_ci/lanes.py)
-and compares it, as a set, with the list README.md or
-Documentation/gfpctx.rst gives: the .rst's tables, definition lists and
-literals as docutils parses them, README's Markdown tables, code blocks
-and code spans line by line. A failure prints the difference."""
+and compares it, as a set, with the list README.md,
+Documentation/gfpctx.rst (the module, its debugfs interface, the rules,
+the kselftest target) or Documentation/gfpctx-ci.rst (the runner, its
+lanes, results and benchmark) gives, each fact on the page where it
+lives: the .rst's tables, definition lists and literals as docutils
+parses them, README's Markdown tables, code blocks and code spans line
+by line. A failure prints the difference. Both pages are also held to
+the kernel's Documentation form: docutils clean, within 80 columns."""
 from __future__ import annotations
 
 import argparse
@@ -22,9 +26,11 @@ import docutils.nodes as nodes
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / 'tools'))
 
-from gfpctx_ci import cli, lanes  # noqa: E402
+from gfpctx_ci import build, cli, lanes  # noqa: E402
 
 DOC = REPO / 'Documentation/gfpctx.rst'
+CI_DOC = REPO / 'Documentation/gfpctx-ci.rst'
+DOCS = (DOC, CI_DOC)
 README = REPO / 'README.md'
 MODULE = REPO / 'module'
 SELFTESTS = REPO / 'selftests/gfpctx'
@@ -45,12 +51,13 @@ def title(node: nodes.section) -> str:
     return node[0].astext() if node.children and isinstance(node[0], nodes.title) else ''
 
 
-def section(*path: str) -> nodes.section:
-    """The .rst's section reached by these titles, each inside the one before."""
-    node: nodes.Element = doctree()
+def section(*path: str, doc: Path = DOC) -> nodes.section:
+    """The section of doc reached by these titles, each inside the one
+    before."""
+    node: nodes.Element = doctree(doc)
     for name in path:
         found = [s for s in node.findall(nodes.section) if title(s) == name]
-        assert found, f'{DOC.name}: no section {" / ".join(path)}'
+        assert found, f'{doc.name}: no section {" / ".join(path)}'
         node = found[0]
     return node
 
@@ -492,7 +499,7 @@ def test_make_targets() -> None:
               and (t := made(line)) is not None}
     assert readme == targets, differ('make targets', targets, readme,
                                      'README\'s two commands and other targets')
-    mentioned = {t for line in [*literals(doctree()), *readme_code()]
+    mentioned = {t for line in documentation()
                  if (t := made(line)) is not None}
     unknown = mentioned - targets - set(aliases)
     assert unknown == set(), f'make targets the documentation names, no rule\'s: {unknown}'
@@ -512,8 +519,9 @@ def options(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def documentation() -> list[str]:
-    """Every literal of the .rst and every code line and span of README."""
-    return [*literals(doctree()), *readme_code()]
+    """Every literal of both .rst pages and every code line and span of
+    README."""
+    return [*(lit for doc in DOCS for lit in literals(doctree(doc))), *readme_code()]
 
 
 def invocations(lines: list[str]) -> list[tuple[str, set[str]]]:
@@ -540,7 +548,7 @@ def test_cli_commands_and_options() -> None:
     assert loose - every == set(), f'--options the documentation names, unknown: {loose - every}'
     unnamed = set(cmds) - {c for c, _ in used}
     assert unnamed == set(), f'gfpctx-ci commands the documentation never names: {unnamed}'
-    said = ' '.join([doctree().astext(), README.read_text()])
+    said = ' '.join([*(doctree(doc).astext() for doc in DOCS), README.read_text()])
     undocumented = {o for o in every if not re.search(rf'(?<![\w-]){o}(?![\w-])', said)}
     assert undocumented == set(), f'gfpctx-ci options documented nowhere: {sorted(undocumented)}'
 
@@ -548,8 +556,8 @@ def test_cli_commands_and_options() -> None:
 def test_cli_command_list() -> None:
     # the doc's list of the commands: every command, each with its options
     listed = {}
-    for terms, definition in definitions(section('The kselftest target',
-                                                 'The runner\'s commands')):
+    for terms, definition in definitions(section('Running the suite', 'The runner\'s commands',
+                                                 doc=CI_DOC)):
         assert len(terms) == 1 and terms[0].startswith('tools/gfpctx-ci '), terms
         listed[terms[0].split()[1]] = set(re.findall(r'(?<![\w-])--[a-z][\w-]*', definition))
     cmds = commands()
@@ -624,15 +632,16 @@ def test_knobs_set_elsewhere_exist() -> None:
     lane_env = {word.split('=')[0] for lane in lanes.LANES.values() for word in lane.env}
     placeholders = {a.metavar.split('=')[0] for p in commands().values() for a in p._actions
                     if isinstance(a.metavar, str) and a.metavar.startswith('GFPCTX_')}
-    named = set(re.findall(r'\b(GFPCTX_[A-Z0-9_]*[A-Z0-9])', doctree().astext()
-                           + README.read_text()))
+    named = set(re.findall(r'\b(GFPCTX_[A-Z0-9_]*[A-Z0-9])', ' '.join(
+        [*(doctree(doc).astext() for doc in DOCS), README.read_text()])))
     assert makefile - knobs - host == set(), \
         f'the Makefile sets knobs nothing reads: {makefile - knobs - host}'
     assert lane_env - knobs == set(), f'lanes.py sets knobs no script reads: {lane_env - knobs}'
     unknown = named - knobs - host - placeholders
     assert unknown == set(), f'knobs the documentation names, read by nothing: {unknown}'
-    untold = host - set(re.findall(r'\b(GFPCTX_\w+)', ' '.join(literals(doctree()))))
-    assert untold == set(), f'host knobs the doc does not name: {untold}'
+    # the host's knobs are the runner's: its page names them
+    untold = host - set(re.findall(r'\b(GFPCTX_\w+)', ' '.join(literals(doctree(CI_DOC)))))
+    assert untold == set(), f'host knobs {CI_DOC.name} does not name: {untold}'
 
 
 # --- lanes -------------------------------------------------------------------------
@@ -642,17 +651,17 @@ def test_lanes() -> None:
     readme = {line.split('|')[1].strip() for line in readme_part('Lanes')
               if line.startswith('|') and not re.fullmatch(r'[|\s:-]+', line)} - {'lane'}
     assert readme == code, differ('lanes', code, readme, 'README\'s lanes table')
-    doc = section('Lanes')
+    doc = section('Lanes', doc=CI_DOC)
     listed = {row[0] for row in tables(doc)[0]}
     named = listed | {lit for lit in literals(doc) if lit in code}
     assert listed <= code and named == code, differ('lanes', code, named,
-                                                    'the doc\'s Lanes section')
+                                                    f'{CI_DOC.name}\'s Lanes section')
     makefile = (REPO / 'Makefile').read_text()
     default = re.search(r'^LANE \?= (\S+)$', makefile, re.M).group(1)
     every = set(re.search(r'^LANES \?= (\S+)$', makefile, re.M).group(1).split(','))
     assert every == code, f'the Makefile\'s LANES: {sorted(every)}'
     others = code - {default}
-    choices = [set(found.split('|')) for line in [*literals(doctree()), *readme_code()]
+    choices = [set(found.split('|')) for line in documentation()
                for found in re.findall(r'^LANE=([\w|-]+\|[\w|-]+)', line)]
     assert choices and all(c == others for c in choices), (
         f'LANE=a|b|... lists: want {sorted(others)}, found {[sorted(c) for c in choices]}')
@@ -660,9 +669,25 @@ def test_lanes() -> None:
 
 def test_lane_settings() -> None:
     # the doc's table of each lane's memory, boot timeout, provoke boots, knobs
-    rows = next(rows for rows in tables(section('Lanes')) if len(rows[0]) == 5)
+    rows = next(rows for rows in tables(section('Lanes', doc=CI_DOC)) if len(rows[0]) == 5)
     doc = {row[0]: tuple(row[1:]) for row in rows}
     code = {lane.name: (lane.memory, f'{lane.boot_timeout_s} s', str(lane.provoke_boots),
                         ' '.join(lane.env) or '-') for lane in lanes.LANES.values()}
     assert doc == code, differ_by_key('lane settings (memory, boot timeout, provoke boots, '
                                       'knobs)', code, doc, 'the doc\'s table')
+
+
+# --- the kernel's Documentation form --------------------------------------------------
+
+def test_pages_pass_docutils() -> None:
+    assert [problem for doc in DOCS for problem in build.rst_check(doc)] == []
+
+
+def test_pages_link_each_other() -> None:
+    for doc, other in ((DOC, CI_DOC), (CI_DOC, DOC)):
+        assert f'Documentation/{other.name}' in doctree(doc).astext(), \
+            f'{doc.name} does not name Documentation/{other.name}'
+
+
+def test_lint_checks_both_pages() -> None:
+    assert set(DOCS) <= set(cli.DOCS), f'gfpctx-ci lint checks {cli.DOCS}'

@@ -78,7 +78,7 @@ def rst_check(doc: Path) -> list[str]:
                                      settings_overrides={"halt_level": 2, "report_level": 2,
                                                          "warning_stream": False})
     except docutils.utils.SystemMessage as err:
-        return [f"{doc.relative_to(REPO)}: {err}"]
+        return [f"{doc.resolve().relative_to(REPO)}: {err}"]
     return []
 
 

@@ -18,6 +18,8 @@ from . import build, initramfs, kernel, lanes, newer, qemu, rulesdoc, shell, tem
 PROVOKE = ("warns.sh", "audit.sh")  # tests that provoke splats: their own boot
 TEST_MARGIN_S = 60           # added to the kselftest timeout of each test
 DEFAULT_TEST_TIMEOUT_S = 45  # kselftest's default when no settings file
+# The documentation pages `lint` puts through docutils.
+DOCS = tuple(build.REPO / "Documentation" / name for name in ("gfpctx.rst", "gfpctx-ci.rst"))
 
 
 @dataclass
@@ -472,16 +474,16 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     """checkpatch --strict on every C source; shellcheck on the scripts;
-    Documentation/gfpctx.rst
-    through docutils; actionlint on the GitHub workflow and gitlab-ci-local
-    on .gitlab-ci.yml, their lanes those of the lanes table; W=1 C=1
+    Documentation/gfpctx.rst and gfpctx-ci.rst through docutils;
+    actionlint on the GitHub workflow and gitlab-ci-local on
+    .gitlab-ci.yml, their lanes those of the lanes table; W=1 C=1
     (sparse) module builds against each Debian lane's headers, any
     warning being a failure."""
     problems = []
     try:
         problems += build.checkpatch()
         problems += build.shellcheck()
-        problems += build.rst_check(build.REPO / "Documentation/gfpctx.rst")
+        problems += [p for doc in DOCS for p in build.rst_check(doc)]
         problems += templates.check()
         for name in args.lanes.split(","):
             lane = lanes.get(name)
