@@ -171,7 +171,7 @@ def test_rules_doc_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert f'{data}/stock.txt differs from what the module reports on the stock lane' in err
     assert 'the why block differs' in err and 'rerun with --write' in err
     assert cli.main([*argv, '--write']) == 0
-    assert 'task    process ok/ok' in doc.read_text()
+    assert '- ``task`` (process):\n\n  - kmalloc: ok' in doc.read_text()
     assert (data / 'newest-debug.txt').read_text() == rulesdoc.data_text(
         'newest-debug', rulesdoc.parse(RULES))
     assert cli.main(argv) == 0

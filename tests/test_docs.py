@@ -679,6 +679,14 @@ def test_lane_settings() -> None:
 
 # --- the kernel's Documentation form --------------------------------------------------
 
+def test_pages_within_80_columns() -> None:
+    # as Documentation/ is written: a tab counts 8 columns
+    long = [f'{doc.name}:{n}: {len(line.expandtabs(8))} columns'
+            for doc in DOCS for n, line in enumerate(doc.read_text().splitlines(), 1)
+            if len(line.expandtabs(8)) > 80]
+    assert long == [], f'lines over 80 columns: {long[:10]} ({len(long)} in all)'
+
+
 def test_pages_pass_docutils() -> None:
     assert [problem for doc in DOCS for problem in build.rst_check(doc)] == []
 

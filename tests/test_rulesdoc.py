@@ -1,4 +1,4 @@
-"""Tests of tools/gfpctx_ci/rulesdoc.py: rules lines to the rst table."""
+"""Tests of tools/gfpctx_ci/rulesdoc.py: rules lines to the rst lists."""
 from __future__ import annotations
 
 import sys
@@ -68,14 +68,38 @@ def test_parse_rejects_text_without_rules() -> None:
         rulesdoc.parse('name=task class=process available=yes\n')
 
 
-def test_render_row_per_context_column_per_allocator() -> None:
-    lines = rulesdoc.render(rulesdoc.parse(RULES)).splitlines()
-    assert lines[1].split() == ['context', 'class', 'kmalloc', 'vmalloc']
-    assert lines[3].split() == ['task', 'process', 'ok/ok/ok', 'ok']
-    assert lines[4].split() == ['hardirq', 'atomic', 'W/ok/ok', 'F']
-    assert len(lines) == 6
-    # the border lines are as wide as the widest cell of each column
-    assert lines[0] == lines[2] == lines[5] == '======= ======= ======== ======='
+def test_render_item_per_context_group_line_per_allocator_group() -> None:
+    text = rulesdoc.render(rulesdoc.parse(RULES))
+    assert text == ('- ``task`` (process):\n\n'
+                    '  - kmalloc: ok/ok/ok\n'
+                    '  - vmalloc: ok\n\n'
+                    '- ``hardirq`` (atomic):\n\n'
+                    '  - kmalloc: W/ok/ok\n'
+                    '  - vmalloc: F')
+
+
+def test_render_groups_equal_contexts_and_allocators() -> None:
+    # contexts with the same verdicts share an item, each run of a class
+    # named once; allocators share a line where verdicts and masks agree
+    rules = [Rule(c, k, a, 'GFP_KERNEL', v) for c, k, a, v in (
+        ('a', 'x', 'k1', 'ok'), ('a', 'x', 'k2', 'ok'),
+        ('b', 'x', 'k1', 'ok'), ('b', 'x', 'k2', 'ok'),
+        ('c', 'y', 'k1', 'ok'), ('c', 'y', 'k2', 'ok'),
+        ('d', 'x', 'k1', 'ok'), ('d', 'x', 'k2', 'warns'))]
+    rules.append(Rule('a', 'x', 'k3', '__GFP_ACCOUNT', 'ok'))
+    text = rulesdoc.render(rules)
+    assert text.startswith('- ``a`` (x):\n\n  - k1, k2: ok\n  - k3: ok\n\n'), text
+    assert '- ``b`` (x), ``c`` (y):\n\n  - k1, k2: ok\n\n' in text
+    assert text.endswith('- ``d`` (x):\n\n  - k1: ok\n  - k2: W')
+
+
+def test_render_stays_within_80_columns() -> None:
+    contexts = [f'context_number_{i}' for i in range(30)]
+    gfps = [f'GFP_MASK_{i}' for i in range(12)]
+    rules = [Rule(c, 'process-atomic', a, g, 'warns')
+             for c in contexts for a in ('kmalloc', 'kmalloc_nolock') for g in gfps]
+    for line in rulesdoc.render(rules).splitlines():
+        assert len(line) <= 80, line
 
 
 def test_render_orders_cells_as_the_module_lists_gfps() -> None:
@@ -83,7 +107,7 @@ def test_render_orders_cells_as_the_module_lists_gfps() -> None:
     rules = [Rule('c', 'k', 'a', 'GFP_NOWAIT', 'fatal'),
              Rule('c', 'k', 'a', 'GFP_KERNEL', 'ok'),
              Rule('c', 'k', 'a', 'GFP_NOIO', 'warns')]
-    assert rulesdoc.render(rules).splitlines()[3].split() == ['c', 'k', 'F/ok/W']
+    assert rulesdoc.render(rules).splitlines()[-1] == '  - a: F/ok/W'
 
 
 def test_replace_swaps_only_its_lane() -> None:
@@ -117,8 +141,8 @@ def test_check_names_stale_lanes_then_write_fixes_them(tmp_path: Path) -> None:
     rulesdoc.write(doc, rules)
     assert rulesdoc.check(doc, rules) == []
     text = doc.read_text()
-    assert 'hardirq atomic  W/ok/ok  F' in text     # stock
-    assert 'hardirq atomic  F/ok/ok  F' in text     # rt
+    assert '``hardirq`` (atomic):\n\n  - kmalloc: W/ok/ok\n' in text     # stock
+    assert '``hardirq`` (atomic):\n\n  - kmalloc: F/ok/ok\n' in text     # rt
     assert text.startswith('Title\n') and 'text between' in text
 
 
@@ -205,13 +229,12 @@ def test_differences_lists_cells_not_the_same_everywhere() -> None:
     other = rulesdoc.parse(RULES.replace(
         'alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-\ncontext=hardirq class=atomic alloc=kmalloc gfp=GFP_NOWAIT',
         'alloc=kmalloc gfp=GFP_ATOMIC verdict=fatal why=nesting\ncontext=hardirq class=atomic alloc=kmalloc gfp=GFP_NOWAIT'))
-    lines = rulesdoc.differences({'old': one, 'new': other}).splitlines()
-    assert lines[1].split() == ['context', 'alloc', 'gfp', 'old', 'new', 'why']
-    assert [line.split() for line in lines[3:-1]] == [
-        ['hardirq', 'kmalloc', 'GFP_ATOMIC', 'ok', 'F', 'nesting']]
+    text = rulesdoc.differences({'old': one, 'new': other})
+    assert text == ('- old ok, new F (nesting):\n\n'
+                    '  - ``hardirq``: kmalloc with GFP_ATOMIC')
     # a cell one lane does not have differs too
-    lines = rulesdoc.differences({'a': one, 'b': one[:-1]}).splitlines()
-    assert lines[3].split() == ['hardirq', 'vmalloc', 'GFP_KERNEL', 'F', '-', 'bug']
+    text = rulesdoc.differences({'a': one, 'b': one[:-1]})
+    assert text == '- a F, b - (bug):\n\n  - ``hardirq``: vmalloc with GFP_KERNEL'
     assert rulesdoc.differences({'a': one, 'b': one}) == 'No cell differs between the lanes.'
 
 
@@ -220,7 +243,8 @@ def test_blocks_render_a_difference_table_when_its_lanes_are_all_there() -> None
     nrt = rulesdoc.parse(RULES.replace('verdict=warns why=sleep', 'verdict=fatal why=raw'))
     tables = rulesdoc.blocks({'rt': rt, 'newest-rt': nrt})
     assert sorted(tables) == ['differences-rt', 'newest-rt', 'rt', 'verdicts', 'why']
-    assert 'hardirq kmalloc GFP_KERNEL W  F         sleep, raw' in tables['differences-rt']
+    assert '- rt W, newest-rt F (sleep, raw):\n\n  - ``hardirq``: kmalloc with GFP_KERNEL' \
+        in tables['differences-rt']
     assert 'differences-rt' not in rulesdoc.blocks({'rt': rt})
 
 

@@ -1,6 +1,6 @@
 """The rules the module's debugfs `rules` file printed on each lane, kept
 as data in the repository (rules/<lane>.txt beside this file, read by the
-`rules` query), and the tables of Documentation/gfpctx.rst made from that
+`rules` query), and the rules lists of Documentation/gfpctx.rst made from that
 data and from whys.py, so that neither can drift from the code: `check`
 fails when the document differs from what the data and whys.py render,
 `stale_data` when the data differ from what a lane's module printed."""
@@ -124,61 +124,100 @@ def _ordered(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def _wrap(text: str, first: str = '- ', rest: str = '  ') -> str:
+    """An rst bullet (or any paragraph) wrapped to 80 columns."""
+    return '\n'.join(textwrap.wrap(text, width=80, initial_indent=first,
+                                   subsequent_indent=rest, break_long_words=False,
+                                   break_on_hyphens=False))
+
+
+def _grouped(items: dict[str, object]) -> list[tuple[list[str], object]]:
+    """The keys of items grouped by equal value, in the order of each
+    value's first key."""
+    groups: dict[object, list[str]] = {}
+    for key, value in items.items():
+        groups.setdefault(value, []).append(key)
+    return [(keys, value) for value, keys in groups.items()]
+
+
+def _contexts(contexts: list[str], cls: dict[str, str]) -> str:
+    """``a``, ``b`` (class), ``c`` (class): each run of one class named
+    once."""
+    parts, run = [], []
+    for i, ctx in enumerate(contexts):
+        run.append(f'``{ctx}``')
+        if i + 1 == len(contexts) or cls[contexts[i + 1]] != cls[ctx]:
+            parts.append(f'{", ".join(run)} ({cls[ctx]})')
+            run = []
+    return ', '.join(parts)
+
+
 def render(rules: list[Rule]) -> str:
-    """An rst simple table: a row per context, a column per allocator,
-    each cell the verdicts of its gfp masks, in the module's order (the
-    order of the rules lines: GFP_KERNEL/GFP_ATOMIC/GFP_NOWAIT today)."""
+    """An rst bullet list, one item per group of contexts whose verdicts
+    are all the same: the contexts with their class, then a sub-item per
+    group of allocators that take the same gfp masks with the same
+    verdicts: the verdicts of the masks in the module's order (the order
+    of the rules lines), joined by /. Within 80 columns however many
+    masks and allocators there are."""
     contexts = _ordered([r.context for r in rules])
     allocs = _ordered([r.alloc for r in rules])
     gfps = _ordered([r.gfp for r in rules])
     verdict = {(r.context, r.alloc, r.gfp): r.verdict for r in rules}
     cls = {r.context: r.cls for r in rules}
-    header = ['context', 'class'] + allocs
-    rows = []
+    rows = {}
     for ctx in contexts:
-        cells = []
+        cells = {}
         for alloc in allocs:
             found = [SHORT[verdict[(ctx, alloc, g)]] for g in gfps
                      if (ctx, alloc, g) in verdict]
-            cells.append('/'.join(found))
-        rows.append([ctx, cls[ctx]] + cells)
-    return _table(header, rows)
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    """An rst simple table; the last column may be as long as it needs."""
-    widths = [max(len(row[i]) for row in [header] + rows)
-              for i in range(len(header))]
-    rule_line = ' '.join('=' * w for w in widths)
-
-    def fmt(row: list[str]) -> str:
-        return ' '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
-
-    lines = [rule_line, fmt(header), rule_line]
-    lines += [fmt(row) for row in rows]
-    lines.append(rule_line)
-    return '\n'.join(lines)
+            if found:
+                cells[alloc] = '/'.join(found)
+        rows[ctx] = tuple(cells.items())
+    takes = {alloc: tuple(g for g in gfps if any(r.alloc == alloc and r.gfp == g for r in rules))
+             for alloc in allocs}
+    items = []
+    for ctxs, row in _grouped(rows):
+        # allocators together where their verdicts and their masks agree
+        cells = [_wrap(f'{", ".join(names)}: {cell}', '  - ', '    ')
+                 for names, (cell, _) in _grouped({a: (c, takes[a]) for a, c in row})]
+        items.append(_wrap(f'{_contexts(ctxs, cls)}:') + '\n\n' + '\n'.join(cells))
+    return '\n\n'.join(items)
 
 
 def differences(lanes: dict[str, list[Rule]]) -> str:
-    """An rst table of the cells whose verdict is not the same on every
-    lane: a column per lane (its short verdict, - where the cell does not
-    exist), then the rules that decided where the verdict is not ok."""
+    """An rst bullet list of the cells whose verdict is not the same on
+    every lane, an item per verdicts of the lanes (a short verdict per
+    lane, - where the cell does not exist) and the rules that decided
+    where the verdict is not ok; under it the cells, contexts with the
+    same cells together, allocators with the same gfp masks together."""
     cells: dict[tuple[str, str, str], dict[str, Rule]] = {}
     for lane, rules in lanes.items():
         for r in rules:
             cells.setdefault((r.context, r.alloc, r.gfp), {})[lane] = r
-    rows = []
+    groups: dict[tuple[str, ...], dict[str, dict[str, list[str]]]] = {}
     for (ctx, alloc, gfp), by_lane in cells.items():
         if len({r.verdict for r in by_lane.values()}) < 2 and len(by_lane) == len(lanes):
             continue
         verdicts = [SHORT[by_lane[lane].verdict] if lane in by_lane else '-'
                     for lane in lanes]
         whys = _ordered([r.why for r in by_lane.values() if r.verdict != 'ok'])
-        rows.append([ctx, alloc, gfp, *verdicts, ', '.join(whys)])
-    if not rows:
+        key = (*verdicts, ', '.join(whys))
+        groups.setdefault(key, {}).setdefault(ctx, {}).setdefault(alloc, []).append(gfp)
+    if not groups:
         return 'No cell differs between the lanes.'
-    return _table(['context', 'alloc', 'gfp', *lanes, 'why'], rows)
+    items = []
+    for (*verdicts, why), by_ctx in groups.items():
+        head = ', '.join(f'{lane} {v}' for lane, v in zip(lanes, verdicts))
+        head += f' ({why}):' if why else ':'
+        subs = []
+        for ctxs, allocs in _grouped({c: tuple((a, tuple(g)) for a, g in by_alloc.items())
+                                      for c, by_alloc in by_ctx.items()}):
+            what = '; '.join(f'{", ".join(names)} with {", ".join(gfps)}'
+                             for names, gfps in _grouped(dict(allocs)))
+            subs.append(_wrap(f'{", ".join(f"``{c}``" for c in ctxs)}: {what}',
+                              '  - ', '    '))
+        items.append(_wrap(head) + '\n\n' + '\n'.join(subs))
+    return '\n\n'.join(items)
 
 
 def _block(lane: str) -> re.Pattern[str]:
