@@ -88,7 +88,7 @@ help:
 	@echo 'make                 build gfpctx.ko (KDIR=<build tree>, default: running kernel, else the stock lane headers)'
 	@echo 'make run [LANE=...]  boot a lane kernel in QEMU, run the gfpctx kselftests, judge KTAP + dmesg (default LANE=debug)'
 	@echo '                     KERNEL=<bzImage> KDIR=<tree>: your own kernel; TESTS=a.sh,b.sh: some tests only'
-	@echo 'make check           host tests, lint, every lane ($(LANES)), rules-doc (the rules data and tables)'
+	@echo 'make check           host tests, lint, every lane ($(LANES)), rules-doc (the rules data and the documented rules)'
 	@echo 'make stress          debug lane: fuzz, lifecycle, pressure, unload races at full size (out/stress/)'
 	@echo 'make bench           stock lane: median/p99 ns per context x allocator x size, plots, cost ratios (out/bench/)'
 	@echo 'make test            host tests of tools/ (pytest, no VM; installs only what they need)'

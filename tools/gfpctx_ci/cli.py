@@ -652,7 +652,7 @@ def parser() -> argparse.ArgumentParser:
     kern.set_defaults(func=cmd_kernel)
     docs = sub.add_parser("rules-doc", help="check the rules data (tools/gfpctx_ci/rules/) "
                           "against the tables the lanes' runs dumped, and Documentation's "
-                          "rules tables against that data")
+                          "rules lists against that data")
     docs.add_argument("--out", default=str(build.REPO / "out"), help="as for run")
     docs.add_argument("--doc", type=Path, default=build.REPO / "Documentation/gfpctx.rst",
                       help="the document (default: Documentation/gfpctx.rst)")
