@@ -290,6 +290,20 @@ const struct gfpctx_gfp gfpctx_gfps[] = {
 	{ .name = "GFP_KERNEL_ACCOUNT", .flags = GFP_KERNEL_ACCOUNT },
 	{ .name = "GFP_NOFS", .flags = GFP_NOFS },
 	{ .name = "GFP_NOIO", .flags = GFP_NOIO },
+	/*
+	 * The retry modifiers (include/linux/gfp_types.h): __GFP_NORETRY
+	 * gives up after one round of reclaim and compaction, and
+	 * __GFP_RETRY_MAYFAIL retries while there is progress, but neither
+	 * invokes the OOM killer; __GFP_NOFAIL retries forever and "must be
+	 * blockable and used together with __GFP_DIRECT_RECLAIM". GFP_ATOMIC
+	 * with it is the misuse the kernel warns of (gfpctx_rules[]).
+	 */
+	{ .name = "GFP_KERNEL|__GFP_NORETRY",
+	  .flags = GFP_KERNEL | __GFP_NORETRY },
+	{ .name = "GFP_KERNEL|__GFP_RETRY_MAYFAIL",
+	  .flags = GFP_KERNEL | __GFP_RETRY_MAYFAIL },
+	{ .name = "GFP_KERNEL|__GFP_NOFAIL", .flags = GFP_KERNEL | __GFP_NOFAIL },
+	{ .name = "GFP_ATOMIC|__GFP_NOFAIL", .flags = GFP_ATOMIC | __GFP_NOFAIL },
 #if defined(GFPCTX_HAVE_KMALLOC_NOLOCK) || defined(GFPCTX_HAVE_PAGES_NOLOCK)
 	/*
 	 * What the nolock allocators take: "Only __GFP_ACCOUNT and
@@ -302,9 +316,34 @@ const struct gfpctx_gfp gfpctx_gfps[] = {
 const unsigned int gfpctx_nr_gfps = ARRAY_SIZE(gfpctx_gfps);
 
 /*
+ * The largest order= or size= a job of @alloc with @gfp may ask for: its
+ * allocator's, and with __GFP_NOFAIL at most order 1 from the buddy
+ * allocator: "Allocating pages from the buddy with __GFP_NOFAIL and order
+ * > 1 is not supported" (__GFP_NOFAIL, include/linux/gfp_types.h;
+ * WARN_ON_ONCE(order > 1) in __alloc_pages_slowpath() up to 6.12). The
+ * slab allocators take objects above that from the buddy allocator with
+ * their caller's gfp; kvmalloc() drops __GFP_NOFAIL for its kmalloc
+ * attempt and gets it from vmalloc's order-0 pages (kmalloc_gfp_adjust()).
+ */
+unsigned int gfpctx_cell_max(const struct gfpctx_alloc *alloc,
+			     const struct gfpctx_gfp *gfp)
+{
+	unsigned int max = gfpctx_alloc_max(alloc);
+
+	if (!(gfp->flags & __GFP_NOFAIL) ||
+	    (alloc->flags & GFPCTX_ALLOC_VMALLOC))
+		return max;
+	if (alloc->flags & GFPCTX_ALLOC_ORDER)
+		return min(max, GFPCTX_NOFAIL_MAX_ORDER);
+	return min_t(unsigned int, max, PAGE_SIZE << GFPCTX_NOFAIL_MAX_ORDER);
+}
+
+/*
  * One line per gfp mask: its name, whether it allows direct reclaim
- * (blocking), and whether it has any reclaim bit (reclaim=no: the nolock
- * allocators' masks).
+ * (blocking), whether it has any reclaim bit (reclaim=no: the nolock
+ * allocators' masks), and whether it has __GFP_NOFAIL (nofail=yes: never
+ * failed on purpose, by the module or the kernel's fault_attrs; its
+ * cells' largest jobs are gfpctx_cell_max()'s).
  */
 int gfpctx_gfps_show(struct seq_file *m, void *unused)
 {
@@ -313,10 +352,11 @@ int gfpctx_gfps_show(struct seq_file *m, void *unused)
 	for (g = 0; g < gfpctx_nr_gfps; g++) {
 		gfp_t flags = gfpctx_gfps[g].flags;
 
-		seq_printf(m, "name=%s blocking=%s reclaim=%s\n",
+		seq_printf(m, "name=%s blocking=%s reclaim=%s nofail=%s\n",
 			   gfpctx_gfps[g].name,
 			   gfpflags_allow_blocking(flags) ? "yes" : "no",
-			   flags & __GFP_RECLAIM ? "yes" : "no");
+			   flags & __GFP_RECLAIM ? "yes" : "no",
+			   flags & __GFP_NOFAIL ? "yes" : "no");
 	}
 	return 0;
 }

@@ -23,6 +23,8 @@
 /* Limits of one job; see Documentation/gfpctx.rst, "Bounded cost". */
 #define GFPCTX_MAX_COUNT	100000U
 #define GFPCTX_MAX_ORDER	10U
+/* The largest buddy order __GFP_NOFAIL supports (gfpctx_cell_max()) */
+#define GFPCTX_NOFAIL_MAX_ORDER	1U
 #define GFPCTX_MAX_HELD_BYTES	SZ_64M		/* free=process */
 #define GFPCTX_BATCH_BYTES	SZ_1M		/* per batch in one context */
 #define GFPCTX_MAX_BATCH	64U
@@ -224,6 +226,8 @@ extern const unsigned int gfpctx_nr_allocs;
 extern const struct gfpctx_gfp gfpctx_gfps[];
 extern const unsigned int gfpctx_nr_gfps;
 unsigned int gfpctx_alloc_max(const struct gfpctx_alloc *alloc);
+unsigned int gfpctx_cell_max(const struct gfpctx_alloc *alloc,
+			     const struct gfpctx_gfp *gfp);
 u64 gfpctx_alloc_footprint(const struct gfpctx_alloc *alloc, size_t size);
 int gfpctx_allocs_show(struct seq_file *m, void *unused);
 int gfpctx_gfps_show(struct seq_file *m, void *unused);
@@ -258,7 +262,7 @@ void gfpctx_tally_free_ns(struct gfpctx_tally *tally, u64 ns);
 
 /* inject.c */
 int gfpctx_inject_init(struct dentry *dir);
-bool gfpctx_inject_should_fail(size_t size);
+bool gfpctx_inject_should_fail(size_t size, gfp_t gfp);
 int gfpctx_inject_show(struct seq_file *m, void *unused);
 int gfpctx_inject_set(char *words);
 

@@ -50,11 +50,19 @@ static bool gfpctx_fault_attr_fails(size_t size)
 }
 #endif
 
-bool gfpctx_inject_should_fail(size_t size)
+/*
+ * Whether this attempt of @size bytes with @gfp fails on purpose. Never
+ * with __GFP_NOFAIL, as the kernel's own fault_attrs do not fail it
+ * (should_fail_alloc_page(), mm/fail_page_alloc.c; __should_failslab(),
+ * mm/failslab.c): nothing is used up or counted.
+ */
+bool gfpctx_inject_should_fail(size_t size, gfp_t gfp)
 {
 	unsigned int every = atomic_read(&gfpctx_fail_every);
 	bool fail = false;
 
+	if (gfp & __GFP_NOFAIL)
+		return false;
 	if (atomic_dec_if_positive(&gfpctx_fail_next) >= 0)
 		fail = true;
 	else if (every &&

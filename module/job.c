@@ -72,11 +72,12 @@ static int gfpctx_parse_uint(const char *s, unsigned int min,
 	return 0;
 }
 
-/* The job's size in bytes and whether it fits its allocator's limits. */
+/* The job's size in bytes and whether it fits its cell's limits. */
 static int gfpctx_job_check_size(struct gfpctx_job *job, const char *size,
 				 const char *order)
 {
 	const struct gfpctx_alloc *alloc = job->alloc;
+	unsigned int max = gfpctx_cell_max(alloc, job->gfp);
 	unsigned int v;
 	u64 each, held;
 
@@ -84,7 +85,7 @@ static int gfpctx_job_check_size(struct gfpctx_job *job, const char *size,
 		if (size)
 			return -EINVAL;
 		job->order = 0;
-		if (order && gfpctx_parse_uint(order, 0, gfpctx_alloc_max(alloc),
+		if (order && gfpctx_parse_uint(order, 0, max,
 					       &job->order))
 			return -EINVAL;
 		job->size = PAGE_SIZE << job->order;
@@ -93,7 +94,7 @@ static int gfpctx_job_check_size(struct gfpctx_job *job, const char *size,
 			return -EINVAL;
 		job->size = 64;
 		if (size) {
-			if (gfpctx_parse_uint(size, 1, gfpctx_alloc_max(alloc), &v))
+			if (gfpctx_parse_uint(size, 1, max, &v))
 				return -EINVAL;
 			job->size = v;
 		}
@@ -319,6 +320,17 @@ static noinline void *gfpctx_call_alloc(struct gfpctx_job *job)
 }
 
 /*
+ * Whether the job keeps its objects in job->objs for the writer to free:
+ * all of them (free=process), or each batch's (an allocator whose free
+ * may not run in the job's context).
+ */
+static bool gfpctx_job_holds(const struct gfpctx_job *job)
+{
+	return job->free_process ||
+	       (job->alloc->flags & GFPCTX_ALLOC_FREE_BY_WRITER);
+}
+
+/*
  * One attempt, in whatever context the caller is in. noinline so that a
  * might_sleep report names it in its backtrace.
  */
@@ -336,7 +348,7 @@ static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
 				   job->ctx->name, preempt_count(),
 				   irqs_disabled());
 	}
-	injected = gfpctx_inject_should_fail(job->size);
+	injected = gfpctx_inject_should_fail(job->size, job->gfp->flags);
 	if (injected) {
 		t->injected++;
 		obj = NULL;
@@ -357,8 +369,7 @@ static noinline void gfpctx_alloc_one(struct gfpctx_job *job)
 	}
 	t->ok++;
 
-	if (job->free_process ||
-	    (job->alloc->flags & GFPCTX_ALLOC_FREE_BY_WRITER)) {
+	if (gfpctx_job_holds(job)) {
 		job->objs[job->nobjs++] = obj;
 		return;
 	}
@@ -469,8 +480,7 @@ int gfpctx_job_run(struct gfpctx_job *job)
 	mutex_init(&job->mutex);
 	seqlock_init(&job->seqlock);
 
-	if (job->free_process ||
-	    (job->alloc->flags & GFPCTX_ALLOC_FREE_BY_WRITER)) {
+	if (gfpctx_job_holds(job)) {
 		job->objs = kvmalloc_array(job->free_process ? job->count :
 					   job->batch, sizeof(*job->objs),
 					   GFP_KERNEL);

@@ -12,7 +12,8 @@
 struct gfpctx_rule {
 	unsigned int ctx_has;	/* all of these GFPCTX_CTX_* bits */
 	unsigned int alloc_has;	/* all of these GFPCTX_ALLOC_* bits */
-	bool blocking;		/* gfp allows direct reclaim */
+	gfp_t gfp_has;		/* all of these gfp bits */
+	gfp_t gfp_lacks;	/* none of these gfp bits */
 	enum gfpctx_verdict verdict;
 	const char *why;
 };
@@ -74,11 +75,26 @@ static const struct gfpctx_rule gfpctx_rules[] = {
 	 * falls back to it when the gfp may block.
 	 */
 	{ .ctx_has = GFPCTX_CTX_INTERRUPT, .alloc_has = GFPCTX_ALLOC_VMALLOC,
-	  .blocking = true,
+	  .gfp_has = __GFP_DIRECT_RECLAIM,
 	  .verdict = GFPCTX_FATAL, .why = "vmalloc-in-interrupt-bugs" },
 #endif
-	/* might_alloc() -> might_sleep_if(gfpflags_allow_blocking()) */
-	{ .ctx_has = GFPCTX_CTX_ATOMIC, .blocking = true,
+	/*
+	 * __GFP_NOFAIL without __GFP_DIRECT_RECLAIM, in any context: "we
+	 * don't support __GFP_NOFAIL without __GFP_DIRECT_RECLAIM, otherwise,
+	 * we may result in lockup" (__alloc_pages_slowpath(),
+	 * mm/page_alloc.c, 6.1 to 7.3). The slow path warns once per boot,
+	 * and only when the fast path has failed, then returns NULL despite
+	 * __GFP_NOFAIL: no report a test can count on, and a caller that
+	 * trusts the flag dereferences NULL.
+	 */
+	{ .gfp_has = __GFP_NOFAIL, .gfp_lacks = __GFP_DIRECT_RECLAIM,
+	  .verdict = GFPCTX_FATAL, .why = "nofail-without-direct-reclaim" },
+	/*
+	 * might_alloc() -> might_sleep_if(gfpflags_allow_blocking()): the
+	 * retry modifiers (__GFP_NORETRY, __GFP_RETRY_MAYFAIL, __GFP_NOFAIL)
+	 * change how long the allocator tries, not whether it may sleep.
+	 */
+	{ .ctx_has = GFPCTX_CTX_ATOMIC, .gfp_has = __GFP_DIRECT_RECLAIM,
 	  .verdict = GFPCTX_WARNS, .why = "blocking-gfp-in-atomic" },
 	{ .verdict = GFPCTX_OK, .why = "allowed" },
 };
@@ -113,7 +129,6 @@ enum gfpctx_verdict gfpctx_verdict(const struct gfpctx_context *ctx,
 {
 	unsigned int ctx_flags = gfpctx_ctx_flags(ctx);
 	unsigned int alloc_flags = alloc->flags;
-	bool blocking = gfpflags_allow_blocking(gfp->flags);
 	const struct gfpctx_rule *rule;
 
 	if (size <= alloc->vmalloc_above)
@@ -123,7 +138,8 @@ enum gfpctx_verdict gfpctx_verdict(const struct gfpctx_context *ctx,
 			continue;
 		if ((alloc_flags & rule->alloc_has) != rule->alloc_has)
 			continue;
-		if (rule->blocking && !blocking)
+		if ((gfp->flags & rule->gfp_has) != rule->gfp_has ||
+		    (gfp->flags & rule->gfp_lacks))
 			continue;
 		break;
 	}
@@ -143,6 +159,11 @@ const char *gfpctx_verdict_name(enum gfpctx_verdict verdict)
 	return names[verdict];
 }
 
+/*
+ * One line per cell that exists: its context and class, allocator, gfp,
+ * verdict at its worst size and the rule's why, and the largest order= or
+ * size= a job of the cell may ask for (gfpctx_cell_max()).
+ */
 int gfpctx_rules_show(struct seq_file *m, void *unused)
 {
 	unsigned int c, a, g;
@@ -162,11 +183,12 @@ int gfpctx_rules_show(struct seq_file *m, void *unused)
 				if (!gfpctx_cell_exists(alloc, gfp))
 					continue;
 				v = gfpctx_verdict(ctx, alloc, gfp, SIZE_MAX, &why);
-				seq_printf(m, "context=%s class=%s alloc=%s gfp=%s verdict=%s why=%s\n",
+				seq_printf(m, "context=%s class=%s alloc=%s gfp=%s verdict=%s why=%s largest=%u\n",
 					   ctx->name,
 					   gfpctx_class_name(gfpctx_ctx_class(ctx)),
 					   alloc->name, gfp->name,
-					   gfpctx_verdict_name(v), why);
+					   gfpctx_verdict_name(v), why,
+					   gfpctx_cell_max(alloc, gfp));
 			}
 		}
 	}

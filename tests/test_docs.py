@@ -283,7 +283,8 @@ def job_keys() -> dict[str, str]:
 def key_limits() -> dict[str, tuple[int | str, int | str, int]]:
     """key -> (least, largest, default) of the numeric keys of a job,
     from gfpctx_job_parse() and gfpctx_job_check_size(); the largest
-    size is per allocator ("the allocator's limit")."""
+    size is per cell ("the cell's limit": its allocator's, less with
+    __GFP_NOFAIL)."""
     keys, parse = job_keys(), functions()['gfpctx_job_parse']
     limits: dict[str, tuple[int | str, int | str, int]] = {}
     for _field, default, key, least, largest in re.findall(
@@ -293,10 +294,10 @@ def key_limits() -> dict[str, tuple[int | str, int | str, int]]:
     size = functions()['gfpctx_job_check_size']
     for word in ('size', 'order'):
         default = re.search(rf'job->{word}\s*=\s*(\w+);', size)
-        least = re.search(rf'gfpctx_parse_uint\({word},\s*(\w+),\s*gfpctx_alloc_max\(alloc\)',
-                          size)
-        assert default and least, f'job.c: cannot read the limits of {word}='
-        limits[word] = (c_int(least.group(1)), "the allocator's limit", c_int(default.group(1)))
+        least = re.search(rf'gfpctx_parse_uint\({word},\s*(\w+),\s*max\b', size)
+        cell = re.search(r'\bmax\s*=\s*gfpctx_cell_max\(alloc,\s*job->gfp\)', size)
+        assert default and least and cell, f'job.c: cannot read the limits of {word}='
+        limits[word] = (c_int(least.group(1)), "the cell's limit", c_int(default.group(1)))
     return limits
 
 
@@ -338,7 +339,7 @@ def test_run_key_limits() -> None:
     doc = {}
     for terms, definition in definitions(run_section()):
         if len(terms) == 1 and terms[0] in code:
-            span = re.search(r"(\d+) to (\d+|the allocator's limit)", definition)
+            span = re.search(r"(\d+) to (\d+|the cell's limit)", definition)
             default = re.search(r'Default (\d+)', definition)
             assert span and default, f'run: {terms[0]}: no "N to M" or "Default N": {definition}'
             least, largest = span.groups()

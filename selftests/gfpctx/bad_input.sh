@@ -50,6 +50,10 @@ run|EINVAL||context=task alloc=vmalloc gfp=GFP_KERNEL size=1 count=8193 free=pro
 run|EINVAL||context=task alloc=mempool gfp=GFP_ATOMIC size=4194304 count=13 free=process|mempool held with its reserve, above 64 MiB
 run|EINVAL||context=task alloc=vmalloc gfp=GFP_KERNEL size=16777216 count=4 free=process|vmalloc of 16 MiB held 4 times, above 64 MiB
 run|EINVAL||context=task alloc=pages gfp=GFP_KERNEL size=64|pages with size
+run|EINVAL||context=task alloc=pages gfp=GFP_KERNEL\x7c__GFP_NOFAIL order=2|pages __GFP_NOFAIL above order 1
+run|OK||context=task alloc=pages gfp=GFP_KERNEL\x7c__GFP_NOFAIL order=1 count=1|pages __GFP_NOFAIL of order 1
+run|EINVAL||context=task alloc=kmalloc gfp=GFP_KERNEL\x7c__GFP_NOFAIL size=8193|kmalloc __GFP_NOFAIL above two pages
+run|OK||context=task alloc=kvmalloc gfp=GFP_KERNEL\x7c__GFP_NOFAIL size=16384 count=1|kvmalloc __GFP_NOFAIL above two pages, from vmalloc
 run|EINVAL||$J order=0|kmalloc with order
 run|EINVAL||$J timeout_ms=0|timeout_ms=0
 run|EINVAL||$J timeout_ms=60001|timeout_ms above 60000

@@ -36,10 +36,12 @@ has() {
 #   gfp (vmalloc_nonblocking=yes), in hardirq (BUG_ON) or softirq (its
 #   locks): fatal whatever the gfp; elsewhere, in interrupt with a
 #   blocking gfp: fatal (BUG_ON(in_interrupt()) in __get_vm_area_node());
+# - __GFP_NOFAIL without direct reclaim (nofail=yes blocking=no in the
+#   gfps file): fatal anywhere, the kernel does not support it;
 # - atomic and a blocking gfp: warns (might_alloc());
 # - else ok.
 doc_verdict() {
-	local cflags="$1" aflags="$2" blocking="$3"
+	local cflags="$1" aflags="$2" blocking="$3" nofail="$4"
 
 	if has "$aflags" nolock; then
 		STD=ok
@@ -51,6 +53,8 @@ doc_verdict() {
 		STD=fatal
 	elif has "$aflags" vmalloc && [ "$vnb" != yes ] &&
 	     has "$cflags" interrupt && [ "$blocking" = yes ]; then
+		STD=fatal
+	elif [ "$nofail" = yes ] && [ "$blocking" != yes ]; then
 		STD=fatal
 	elif has "$cflags" atomic && [ "$blocking" = yes ]; then
 		STD=warns
@@ -106,18 +110,18 @@ class_disagrees() {
 # at its largest size (a verdict is the worst size's), is refused with
 # EPERM (one gfpctx_write for them all).
 refused_all() {
-	local verdict="$1" extra="$2" n bad=0 ctx alloc gfp r
+	local verdict="$1" extra="$2" n bad=0 ctx alloc gfp largest r
 
 	set --
-	GFPCTX_LARGEST=yes
-	while read -r ctx alloc gfp; do
+	while read -r ctx alloc gfp largest; do
 		gfpctx_ctx_available "$ctx" || continue
+		GFPCTX_SIZE=$largest
 		gfpctx_job_words "$ctx" "$alloc" "$gfp" count=1 ${extra:+"$extra"}
 		set -- "$@" "$GFPCTX_WORDS\\n"
 	done <<EOF
-$(gfpctx_cells "$verdict")
+$(gfpctx_cells "$verdict" largest)
 EOF
-	GFPCTX_LARGEST=
+	GFPCTX_SIZE=
 	n=$#
 	if [ "$n" -eq 0 ]; then
 		gfpctx_msg "no $verdict cell in an available context"
@@ -208,12 +212,8 @@ gfpctx_result $? "context classes agree with their flags (rt=$rt)"
 # rules: one line per cell, in order, with the context's class; an
 # allocator flagged kernel_only has GFP_KERNEL cells only; one flagged
 # nolock has the gfps without reclaim bits only, and it alone.
-alloc_with() {
-	echo " $(sed -n "s/^name=\([^ ]*\) .*flags=[^ ]*$1.*/\1/p" \
-		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
-}
-konly=$(alloc_with kernel_only)
-nolock=$(alloc_with nolock)
+konly=$(gfpctx_allocs_flagged kernel_only)
+nolock=$GFPCTX_NOLOCK
 noreclaim=" $(sed -n 's/^name=\([^ ]*\) .*reclaim=no.*/\1/p' \
 	"$GFPCTX_TMP/gfps" | tr '\n' ' ')"
 for ctx in $GFPCTX_CONTEXTS; do
@@ -244,7 +244,7 @@ else
 fi
 
 # rules: well-formed lines, verdicts ok, warns or fatal only.
-bad=$(grep -Ev "^context=[a-z_]+ class=$CLASS_RE alloc=[a-z_]+ gfp=(__)?GFP_[A-Z_]+ verdict=(ok|warns|fatal) why=[a-z-]+\$" "$rules")
+bad=$(grep -Ev "^context=[a-z_]+ class=$CLASS_RE alloc=[a-z_]+ gfp=(__)?GFP_[A-Z_]+(\\|__GFP_[A-Z_]+)? verdict=(ok|warns|fatal) why=[a-z-]+ largest=[0-9]+\$" "$rules")
 if [ -z "$bad" ]; then
 	ktap_test_pass "rules lines are well formed, verdict ok, warns or fatal"
 else
@@ -257,20 +257,21 @@ gfpctx_msg "verdicts: ok=$(grep -c ' verdict=ok ' "$rules")" \
 
 # rules: the documented rules, applied to the listed properties.
 # One awk joins each rules line with the properties (no process per cell):
-# "context alloc gfp verdict context-flags alloc-flags blocking".
+# "context alloc gfp verdict context-flags alloc-flags blocking nofail".
 bad=0
 awk 'FILENAME ~ /contexts$/ || FILENAME ~ /allocs$/ {
 		split($1, n, "="); for (i = 2; i <= NF; i++)
 			if ($i ~ /^flags=/) { f[n[2]] = substr($i, 7) }
 		next }
-	FILENAME ~ /gfps$/ { split($1, n, "="); b[n[2]] = substr($2, 10); next }
+	FILENAME ~ /gfps$/ { split($1, n, "="); b[n[2]] = substr($2, 10)
+		nf[n[2]] = substr($4, 8); next }
 	{ for (i = 1; i <= NF; i++) { split($i, kv, "="); w[kv[1]] = kv[2] }
 	  print w["context"], w["alloc"], w["gfp"], w["verdict"],
-		f[w["context"]], f[w["alloc"]], b[w["gfp"]] }' \
+		f[w["context"]], f[w["alloc"]], b[w["gfp"]], nf[w["gfp"]] }' \
 	"$ctxs" "$GFPCTX_TMP/allocs" "$GFPCTX_TMP/gfps" "$rules" \
 	> "$GFPCTX_TMP/rules.props"
-while read -r ctx alloc gfp verdict cflags aflags blocking; do
-	doc_verdict "$cflags" "$aflags" "$blocking"
+while read -r ctx alloc gfp verdict cflags aflags blocking nofail; do
+	doc_verdict "$cflags" "$aflags" "$blocking" "$nofail"
 	want=$STD
 	if [ "$verdict" != "$want" ]; then
 		[ $bad -lt 10 ] && gfpctx_msg "$ctx $alloc $gfp: $verdict, want $want"

@@ -14,8 +14,8 @@
  *            are consistent, and the kernel printed no report meanwhile
  *            (the module's count per job, and /dev/kmsg read from this
  *            program's own start: no dependency on older log lines);
- *            last, each once at the largest size its allocator admits
- *            (`max` in allocs): the one attempt may fail, as a large
+ *            last, each once at the largest size its cell admits
+ *            (`largest` in rules): the one attempt may fail, as a large
  *            atomic allocation may, but it ends in its context and the
  *            kernel says nothing
  *   provoke  every `warns` cell: refused with EPERM and stats unchanged
@@ -64,6 +64,7 @@
 
 struct cell {
 	char ctx[NAME_LEN], alloc[NAME_LEN], gfp[NAME_LEN], verdict[NAME_LEN];
+	char largest[NAME_LEN];	/* the largest size= or order= of a job */
 };
 
 struct name_value {
@@ -79,8 +80,6 @@ static int ncontexts;
 static struct name_value sized_by[MAX_NAMES];
 /* allocator -> objects it keeps in reserve; gfp -> "yes" if it may block */
 static struct name_value reserve[MAX_NAMES];
-/* allocator -> the largest size or order a job may ask for */
-static struct name_value max_of[MAX_NAMES];
 /* allocator -> its flags (allocs file: flags=a,b or none) */
 static struct name_value alloc_flags[MAX_NAMES];
 static int nallocs;
@@ -187,15 +186,13 @@ static void add_context(const char *line)
 static void add_alloc(const char *line)
 {
 	struct name_value *nv = &sized_by[nallocs], *r = &reserve[nallocs];
-	struct name_value *m = &max_of[nallocs], *f = &alloc_flags[nallocs];
+	struct name_value *f = &alloc_flags[nallocs];
 
 	if (nallocs < MAX_NAMES && field(line, "name", nv->name, NAME_LEN) &&
 	    field(line, "sized_by", nv->value, NAME_LEN) &&
 	    field(line, "reserve", r->value, NAME_LEN) &&
-	    field(line, "max", m->value, NAME_LEN) &&
 	    field(line, "flags", f->value, NAME_LEN)) {
 		snprintf(r->name, NAME_LEN, "%s", nv->name);
-		snprintf(m->name, NAME_LEN, "%s", nv->name);
 		snprintf(f->name, NAME_LEN, "%s", nv->name);
 		nallocs++;
 	}
@@ -218,7 +215,8 @@ static void add_cell(const char *line)
 	    field(line, "context", c->ctx, NAME_LEN) &&
 	    field(line, "alloc", c->alloc, NAME_LEN) &&
 	    field(line, "gfp", c->gfp, NAME_LEN) &&
-	    field(line, "verdict", c->verdict, NAME_LEN))
+	    field(line, "verdict", c->verdict, NAME_LEN) &&
+	    field(line, "largest", c->largest, NAME_LEN))
 		ncells++;
 }
 
@@ -297,18 +295,17 @@ static const char *errname(int err)
 
 /*
  * The words of a job of cell c: the standard size (64 B or order 0), or
- * with largest the allocator's max.
+ * with largest the cell's largest (rules file).
  */
 static void job_words(char *buf, size_t size, const struct cell *c,
 		      unsigned int count, bool largest, const char *extra)
 {
 	const char *key = lookup(sized_by, nallocs, c->alloc);
-	const char *max = lookup(max_of, nallocs, c->alloc);
 	bool order = key && !strcmp(key, "order");
 
 	snprintf(buf, size, "context=%s alloc=%s gfp=%s count=%u %s=%s %s\n",
 		 c->ctx, c->alloc, c->gfp, count, order ? "order" : "size",
-		 largest && max ? max : order ? "0" : "64", extra);
+		 largest ? c->largest : order ? "0" : "64", extra);
 }
 
 /* The stats line of cell c (after a reset, the only one), or NULL. */

@@ -20,11 +20,11 @@ GFPCTX_LOADED_BY_US=0
 GFPCTX_MARK=0
 GFPCTX_WHY=
 GFPCTX_WORDS=
+GFPCTX_SIZE=
 GFPCTX_VAL=
 GFPCTX_UNAVAILABLE=" "
 GFPCTX_BY_ORDER=" "
 GFPCTX_NOLOCK=" "
-GFPCTX_MAXES=" "
 
 # The module's tables, in table order: read from its contexts, allocs
 # and gfps files by gfpctx_snapshot_tables (never written down here).
@@ -210,12 +210,18 @@ gfpctx_names() {
 	sed -n 's/^name=\([^ ]*\).*/\1/p' "$1" | tr '\n' ' '
 }
 
+# gfpctx_allocs_flagged FLAG: " alloc alloc ... " of the allocators whose
+# flags= in the allocs copy has FLAG.
+gfpctx_allocs_flagged() {
+	echo " $(sed -n "s/^name=\([^ ]*\) .*flags=\([^ ]*,\)\{0,1\}$1\(,[^ ]*\)\{0,1\}\( .*\)\{0,1\}$/\1/p" \
+		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
+}
+
 # Copies of contexts, rules, allocs and gfps, read once per load.
 # GFPCTX_CONTEXTS, GFPCTX_ALLOCS, GFPCTX_GFPS: the names, in table order;
 # GFPCTX_UNAVAILABLE: the unavailable contexts; GFPCTX_BY_ORDER: the
 # allocators a job sizes with order= (the others take size=);
-# GFPCTX_NOLOCK: the allocators flagged nolock (may return NULL by design);
-# GFPCTX_MAXES: " alloc=max ..." (allocs' max=).
+# GFPCTX_NOLOCK: the allocators flagged nolock (may return NULL by design).
 gfpctx_snapshot_tables() {
 	local t
 
@@ -232,11 +238,8 @@ gfpctx_snapshot_tables() {
 		"$GFPCTX_TMP/contexts" | tr '\n' ' ')"
 	GFPCTX_BY_ORDER=" $(sed -n 's/^name=\([^ ]*\) sized_by=order .*/\1/p' \
 		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
-	# shellcheck disable=SC2034 # read by lifecycle.sh
-	GFPCTX_NOLOCK=" $(sed -n 's/^name=\([^ ]*\) .*flags=[^ ]*nolock.*/\1/p' \
-		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
-	GFPCTX_MAXES=" $(sed -n 's/^name=\([^ ]*\) .* max=\([0-9]*\) .*/\1=\2/p' \
-		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
+	# shellcheck disable=SC2034 # read by lifecycle.sh and contexts.sh
+	GFPCTX_NOLOCK=$(gfpctx_allocs_flagged nolock)
 }
 
 gfpctx_nap() {
@@ -389,9 +392,14 @@ gfpctx_verdict() {
 		"$GFPCTX_TMP/rules")" verdict
 }
 
-# gfpctx_cells VERDICT: "context alloc gfp" per line, rules order.
+# gfpctx_cells VERDICT [largest]: "context alloc gfp" per line, rules
+# order; with largest, "context alloc gfp largest" (the largest size= or
+# order= of a job of the cell).
 gfpctx_cells() {
-	sed -n "s/^context=\([a-z_]*\) class=[a-z-]* alloc=\([a-z_]*\) gfp=\([A-Z_]*\) verdict=$1 why=[a-z-]*$/\1 \2 \3/p" \
+	local out='\1 \2 \3'
+
+	[ "${2:-}" = largest ] && out='\1 \2 \3 \4'
+	sed -n "s/^context=\([a-z_]*\) class=[a-z-]* alloc=\([a-z_]*\) gfp=\([A-Z_|]*\) verdict=$1 why=[a-z-]* largest=\([0-9]*\)$/$out/p" \
 		"$GFPCTX_TMP/rules"
 }
 
@@ -437,18 +445,14 @@ gfpctx_job_args() {
 
 # gfpctx_job_words CONTEXT ALLOC GFP [WORD...]: a standard job's words in
 # GFPCTX_WORDS, with no process started (for loops over many cells); with
-# GFPCTX_LARGEST=yes, at the largest size or order the allocator admits.
+# GFPCTX_SIZE set, at that size= or order= instead of the standard one.
 gfpctx_job_words() {
 	local key=size size=64
 
 	case $GFPCTX_BY_ORDER in
 	*" $2 "*) key=order size=0 ;;
 	esac
-	if [ "${GFPCTX_LARGEST:-}" = yes ]; then
-		size=${GFPCTX_MAXES#* "$2"=}
-		size=${size%% *}
-	fi
-	size=$key=$size
+	size=$key=${GFPCTX_SIZE:-$size}
 	GFPCTX_WORDS="context=$1 alloc=$2 gfp=$3 $size"
 	shift 3
 	[ $# -gt 0 ] && GFPCTX_WORDS="$GFPCTX_WORDS $*"

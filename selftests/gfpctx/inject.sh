@@ -169,7 +169,7 @@ gfpctx_log_mark
 start_mark=$GFPCTX_MARK
 # shellcheck disable=SC2086
 set -- $GFPCTX_ALLOCS
-ktap_set_plan $((2 * $# + 26))
+ktap_set_plan $((2 * $# + 28))
 
 hirq=$(gfpctx_hardirq_ctx) || hirq=hrtimer_hard
 
@@ -192,12 +192,20 @@ inject_job "fail_next=7 workqueue kmem_cache GFP_KERNEL" fail_next=7 \
 	workqueue kmem_cache GFP_KERNEL 100 7
 [ "$(gfpctx_inject_field fail_next)" = 0 ]
 gfpctx_result $? "fail_next is used up: reads 0"
+# __GFP_NOFAIL is never failed on purpose, as the kernel's fault_attrs
+# never fail it: no failure, and the knob is not used up.
+inject_job "fail_next=7 task kmalloc GFP_KERNEL|__GFP_NOFAIL" fail_next=7 \
+	task kmalloc "GFP_KERNEL|__GFP_NOFAIL" 100 0
+left=$(gfpctx_inject_field fail_next)
+gfpctx_write "$GFPCTX_DIR/inject" 'off\n' > /dev/null
+[ "$left" = 7 ]
+gfpctx_result $? "__GFP_NOFAIL leaves fail_next unused: reads 7"
 
 # The knob fails an attempt of every allocator without calling it, with
 # the first gfp the allocator takes (the nolock ones take no GFP_KERNEL).
 for alloc in $GFPCTX_ALLOCS; do
-	gfp=$(sed -n "s/^context=task class=[a-z-]* alloc=$alloc gfp=\([A-Z_]*\) .*/\1/p" \
-		"$GFPCTX_TMP/rules" | head -n 1)
+	cell=$(gfpctx_cells ok | grep "^task $alloc " | head -n 1)
+	gfp=${cell##* }
 	inject_job "fail_next=3 task $alloc $gfp" fail_next=3 \
 		task "$alloc" "$gfp" 10 3
 done

@@ -22,7 +22,8 @@ VERDICTS: dict[str, str] = {
     'fatal': 'ILLEGAL, and the module always refuses it (EPERM): the kernel '
              'would BUG or deadlock, or on PREEMPT_RT take a sleeping lock '
              'where nothing may sleep, or lockdep would report it and turn '
-             'itself off for the boot.',
+             'itself off for the boot, or the kernel does not support the '
+             'request and may lock up (GFP_ATOMIC|__GFP_NOFAIL).',
 }
 
 
@@ -113,10 +114,27 @@ WHYS: dict[str, Why] = {
         'kvmalloc with GFP_ATOMIC or GFP_NOWAIT (it never falls back to '
         'vmalloc then), kmalloc or alloc_pages with GFP_ATOMIC; or '
         'preallocate in process context, or defer to a workqueue.'),
+    'nofail-without-direct-reclaim': Why(
+        'fatal',
+        '__GFP_NOFAIL without __GFP_DIRECT_RECLAIM (GFP_ATOMIC|__GFP_NOFAIL), '
+        'in any context: the allocator cannot keep the promise. When the '
+        'fast path fails it warns once per boot and returns NULL anyway, '
+        'which a caller that trusts the flag dereferences.',
+        '__GFP_NOFAIL, include/linux/gfp_types.h: "It _must_ be blockable '
+        'and used together with __GFP_DIRECT_RECLAIM"; '
+        'WARN_ON_ONCE(!can_direct_reclaim) and "we disregard these '
+        'unreasonable nofail requests and still return NULL" in '
+        '__alloc_pages_slowpath(), mm/page_alloc.c.',
+        'GFP_ATOMIC with a failure path; or allocate with '
+        'GFP_KERNEL|__GFP_NOFAIL before entering the atomic section, or '
+        'preallocate (a mempool).'),
     'blocking-gfp-in-atomic': Why(
         'warns',
         'a gfp that may block (GFP_KERNEL, GFP_KERNEL_ACCOUNT, GFP_NOFS, '
-        'GFP_NOIO: __GFP_DIRECT_RECLAIM) in a context that must not sleep.',
+        'GFP_NOIO, and GFP_KERNEL with a retry modifier: '
+        '__GFP_DIRECT_RECLAIM) in a context that must not sleep; '
+        '__GFP_NORETRY, __GFP_RETRY_MAYFAIL and __GFP_NOFAIL change how '
+        'long the allocator tries, not whether it may sleep.',
         'might_alloc(), include/linux/sched/mm.h: '
         'might_sleep_if(gfpflags_allow_blocking()), reported by '
         '__might_resched(), kernel/sched/core.c; vmalloc: might_sleep() in '
