@@ -25,6 +25,16 @@ all: module
 module:
 	$(MAKE) -C module KDIR=$(module_kdir)
 
+# The lanes named (LANE, LANES, BENCH_LANE), checked by the runner when
+# make reads this file, before anything is installed or built: a typo
+# fails at once with the runner's line naming the lanes there are.
+comma := ,
+ifneq ($(filter run check bench ci-local,$(MAKECMDGOALS)),)
+lane_error := $(shell $(CI) lanes $(LANE) $(subst $(comma), ,$(LANES)) \
+	$(or $(BENCH_LANE),stock) 2>&1 >/dev/null)
+$(if $(lane_error),$(error $(lane_error)))
+endif
+
 run: deps
 	$(CI) run $(run_args)
 

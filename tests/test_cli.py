@@ -498,3 +498,16 @@ def test_typical_seconds_cover_the_target() -> None:
     assert set(pipeline.TYPICAL_S) == set(progs.replace('\\', ' ').split())
     assert all(s > 0 for s in pipeline.TYPICAL_S.values())
 
+
+def test_make_fails_fast_on_a_lane_typo() -> None:
+    """make run LANE=typo stops before make deps installs anything."""
+    import subprocess
+    repo = Path(__file__).resolve().parents[1]
+    make = ['make', '-n', '--no-print-directory', '-C', str(repo)]
+    for goal, setting in (('run', 'LANE=typo'), ('check', 'LANES=rt,typo'),
+                          ('bench', 'BENCH_LANE=typo')):
+        proc = subprocess.run([*make, goal, setting], capture_output=True, text=True)
+        assert proc.returncode == 2 and proc.stdout == '', (goal, proc.stdout)
+        assert "gfpctx-ci: lanes: unknown lane 'typo'; lanes: debug," in proc.stderr
+    proc = subprocess.run([*make, 'run', 'LANE=rt'], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith('tools/install-deps\n')
