@@ -463,8 +463,7 @@ def fake_prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[
 
     def boot(argv: list[str], *rest: object) -> qemu.Boot:
         booted.append(argv)
-        return qemu.Boot(console='', ktap='', boot_s=None, suite_s=None, init_rc=None,
-                         error='stubbed')
+        return qemu.Boot(console='', ktap='', boot_s=1.0, suite_s=1.0, init_rc=0, error=None)
     monkeypatch.setattr(pipeline, 'run', functools.partial(pipeline.run, boot=boot))
     return booted
 
@@ -481,6 +480,23 @@ def test_dry_run_prints_what_run_boots(tmp_path: Path, monkeypatch: pytest.Monke
                      *extra]) == 1                  # the stubbed boots give no KTAP
     assert booted
     assert sorted(booted) == sorted(shlex.split(line[2:]) for line in printed)
+
+
+def test_bench_dry_run_prints_what_bench_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv('GFPCTX_CACHE', str(tmp_path / 'cache'))
+    monkeypatch.setenv('GFPCTX_ACCEL', 'tcg')
+    argv = ['bench', '--kernel', str(tmp_path / 'bzImage'), '--kdir', str(tmp_path / 'kdir'),
+            '--out', str(tmp_path / 'out'), '--count', '64']
+    assert cli.main([*argv, '--dry-run']) == 0
+    printed = [shlex.split(line[2:]) for line in capsys.readouterr().err.splitlines()
+               if line.startswith('$ qemu-system')]
+    booted = fake_prepared(tmp_path, monkeypatch)
+    assert cli.main(argv) == 1                      # the stubbed boots give no KTAP
+    # the bench boot, the bare boot, then the suite's clean and provoke boots
+    assert [argv[argv.index('-append') + 1].split()[-1] for argv in booted[:2]] == [
+        'gfpctx_bench=64,9', 'gfpctx_mode=bare']
+    assert len(booted) == 4 and sorted(booted) == sorted(printed)
 
 
 def test_bench_help_names_its_own_default_lane(capsys: pytest.CaptureFixture[str]) -> None:

@@ -265,6 +265,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     req = pipeline.Request(out=out, kernel=args.kernel, kdir=args.kdir, mode="bench",
                            bench_args=f"{args.count},{args.pairs}",
                            run_timeout_s=args.timeout)
+    # the bare boot takes the bench boot's kernel and initramfs
+    bare_req = pipeline.Request(out=out, kernel=args.kernel, kdir=args.kdir, mode="bare")
+    suite_req = pipeline.Request(out=out / "suite" / lane.name, kernel=args.kernel,
+                                 kdir=args.kdir)
+    if args.dry_run:
+        prep = pipeline.prepare(lane, req, dry_run=True)
+        for one in (req, bare_req) if args.suite else (req,):
+            pipeline.run(lane, one, dry_run=True, prepared=prep)
+        if args.suite:
+            pipeline.run(lane, suite_req, dry_run=True)
+        return 0
     try:
         prep = pipeline.prepare(lane, req)
     except FAILURES as err:
@@ -288,7 +299,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                       "", bench.table(result.rows), "", *bench.ratios(result)])
     if args.suite:
         try:
-            suite = bench_suite(lane, prep, req)
+            suite = bench_suite(lane, prep, bare_req, suite_req)
         except (*FAILURES, OSError, SuiteError) as err:
             suite = []
             errors.append(os_error(err) if isinstance(err, OSError) else str(err))
@@ -312,19 +323,15 @@ class SuiteError(RuntimeError):
     """The bare boot or the suite of `bench` gave no timing."""
 
 
-def bench_suite(lane: lanes.Lane, prep: pipeline.Prepared,
-                bench_req: pipeline.Request) -> list[str]:
+def bench_suite(lane: lanes.Lane, prep: pipeline.Prepared, bare_req: pipeline.Request,
+                suite_req: pipeline.Request) -> list[str]:
     """The lane's whole suite (as `run` runs it) against a bare boot of the
     same kernel, in one run: a slowdown shows as a larger ratio whatever
     the machine's speed. Returns the report lines, or raises SuiteError."""
-    bare_req = pipeline.Request(out=bench_req.out, kernel=bench_req.kernel,
-                                kdir=bench_req.kdir, mode="bare")
     _, bare = pipeline.run(lane, bare_req, prepared=prep).boots[0]
     if bare.error or bare.boot_s is None or bare.suite_s is None:
         raise SuiteError(f"bare boot: {bare.error or 'no start or end marker'}")
     bare_s = bare.boot_s + bare.suite_s
-    suite_req = pipeline.Request(out=bench_req.out / "suite" / lane.name,
-                                 kernel=bench_req.kernel, kdir=bench_req.kdir)
     outcome = pipeline.run(lane, suite_req).outcome
     assert outcome is not None
     if outcome.boot_s is None or outcome.suite_s is None:
@@ -476,6 +483,9 @@ def parser() -> argparse.ArgumentParser:
                        help="alternated pairs for each cost ratio (default 9)")
     bench.add_argument("--timeout", type=positive, default=1800,
                        help="seconds the whole run may take (default 1800)")
+    bench.add_argument("--dry-run", action="store_true",
+                       help="print the kernel, module and QEMU commands of the bench "
+                       "boot, the bare boot and the suite; build and boot nothing")
     bench.set_defaults(func=cmd_bench)
     lanes_ = sub.add_parser("lanes", help="print the lanes table (each lane's architecture, "
                             "kernel, provoke boots) and the architectures' QEMU data")
