@@ -527,3 +527,16 @@ def test_make_fails_fast_on_a_lane_typo() -> None:
         assert "gfpctx-ci: lanes: unknown lane 'typo'; lanes: debug," in proc.stderr
     proc = subprocess.run([*make, 'run', 'LANE=rt'], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith('tools/install-deps\n')
+
+
+def test_source_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--tests names are checked against the target's Makefile, as lib.mk reads it."""
+    assert pipeline.source_tests()[0] == 'contexts.sh'
+    from gfpctx_ci import build
+    monkeypatch.setattr(build, 'SELFTESTS', tmp_path)
+    (tmp_path / 'Makefile').write_text('TEST_PROGS := a.sh \\\n\tb.sh\nTEST_FILES := x.sh\n'
+                                       'TEST_PROGS += c.sh\n')
+    assert pipeline.source_tests() == ['a.sh', 'b.sh', 'c.sh']
+    (tmp_path / 'Makefile').write_text('TEST_FILES := x.sh\n')
+    with pytest.raises(settings.SettingsError, match='no TEST_PROGS'):
+        pipeline.source_tests()

@@ -7,6 +7,7 @@ the real run would boot."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -208,16 +209,20 @@ def test_timeout_s(root: Path | None) -> int:
     return DEFAULT_TEST_TIMEOUT_S
 
 
+TEST_PROGS = re.compile(r"^TEST_PROGS\s*(:=|\+=|=)(.*)$", re.M)
+
+
 def source_tests() -> list[str]:
     """The target's tests as its Makefile lists them (TEST_PROGS), which
     its kselftest install copies: the names --tests may take."""
     makefile = build.SELFTESTS / "Makefile"
     text = makefile.read_text().replace("\\\n", " ")
-    for line in text.splitlines():
-        name, _, value = line.partition(":=")
-        if name.strip() == "TEST_PROGS":
-            return value.split()
-    raise SettingsError(f"{makefile}: no TEST_PROGS line")
+    tests: list[str] = []
+    for m in TEST_PROGS.finditer(text):
+        tests = [*(tests if m.group(1) == "+=" else []), *m.group(2).split()]
+    if not tests:
+        raise SettingsError(f"{makefile}: no TEST_PROGS")
+    return tests
 
 
 def append_line(lane: lanes.Lane, tests: list[str], env: list[str] | tuple[str, ...] = (),
