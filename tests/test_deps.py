@@ -389,6 +389,8 @@ class PythonReader:
         if name == 'pytest.importorskip' and node.args:
             for module in self.word(node.args[0], scope) or []:
                 add(self.needs, f'import:{module}', where)
+        for keyword in node.keywords:
+            self.arch_qemu(keyword)
         if name not in RUNNERS or not node.args:
             return
         programs = self.argv0(node.args[0], scope)
@@ -399,6 +401,16 @@ class PythonReader:
                 self.unread.append(f'{where}: {program}: not in KERNEL_NEEDS')
             elif program not in KERNEL_SCRIPTS:
                 add(self.needs, program, where)
+
+    def arch_qemu(self, keyword: ast.keyword) -> None:
+        """An architecture's QEMU (lanes.Arch(qemu="qemu-system-x86_64"),
+        whose command line qemu.command() starts with) is a program run;
+        the tests' own Arch entries boot nothing."""
+        value = keyword.value
+        if keyword.arg == 'qemu' and not str(self.where).startswith('tests/') \
+                and isinstance(value, ast.Constant) \
+                and isinstance(value.value, str):
+            add(self.needs, value.value, f'{self.where}:{value.lineno}')
 
     def listed_constant(self, first: ast.expr) -> None:
         """A list opening with a module constant naming a program (QEMU
@@ -437,6 +449,8 @@ class PythonReader:
             return self.word(node.args[0], scope)
         if isinstance(node, ast.Attribute) and ast.unparse(node) == 'sys.executable':
             return ['python3']
+        if isinstance(node, ast.Attribute) and node.attr == 'qemu':
+            return []  # an Arch's, read where the Arch entries are (arch_qemu)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             return self.word(node.right, scope)
         if isinstance(node, ast.IfExp):
@@ -791,13 +805,15 @@ def test_python_reader(tmp_path: Path) -> None:
         'def b(tree, name):\n'
         '    shell.run([str(tree / "new.sh")])\n'
         '    shell.run([f"{name}-config"])\n'
-        '    os.system("ls")\n')
+        '    os.system("ls")\n'
+        'X = Arch(name="riscv64", qemu="qemu-system-riscv64")\n')
     reader = PythonReader(source).read()
     assert {need: sorted(set(w)) for need, w in reader.needs.items()} == {
         'rsync': ['example.py:7'], 'make': ['example.py:9'], 'python3': ['example.py:10'],
         'tool': ['example.py:13'], 'apt-cache': ['example.py:14'],
         'apt-get': ['example.py:14'], 'qemu-system-x86_64': ['example.py:15'],
-        'import:yaml': ['example.py:2'], 'file:/usr/bin/tool': ['example.py: TOOL']}
+        'import:yaml': ['example.py:2'], 'file:/usr/bin/tool': ['example.py: TOOL'],
+        'qemu-system-riscv64': ['example.py:20']}
     assert reader.unread == ['example.py:17: new.sh: not in KERNEL_NEEDS',
                              "example.py:18: [f'{name}-config']",
                              'example.py:19: os.system(): use shell.run or subprocess.run']

@@ -46,7 +46,40 @@ def test_debug_lane_fragments_exist() -> None:
 
 
 def test_table_mentions_every_lane() -> None:
-    lines = lanes.table().splitlines()
-    assert lines[0].split() == ['lane', 'kernel', 'provoke', 'boots', 'what']
+    lanes_part, arches_part = lanes.table().split('\n\n')
+    lines = lanes_part.splitlines()
+    assert lines[0].split() == ['lane', 'arch', 'kernel', 'provoke', 'boots', 'what']
     assert [line.split()[0] for line in lines[1:]] == list(lanes.LANES)
     assert 'debian rt-amd64' in lanes.table()
+    assert [line.split()[0] for line in arches_part.splitlines()] == ['arch', *lanes.ARCHES]
+    assert 'qemu-system-x86_64' in arches_part
+
+
+def test_table_of_some_lanes() -> None:
+    lines = lanes.table(['rt', 'debug']).split('\n\n')[0].splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ['rt', 'debug']
+    with pytest.raises(lanes.UnknownLane, match="unknown lane 'nope'"):
+        lanes.table(['nope'])
+
+
+@pytest.mark.parametrize('name', list(lanes.ARCHES))
+def test_arch_is_complete(name: str) -> None:
+    arch = lanes.ARCHES[name]
+    assert arch.name == name
+    assert arch.qemu.startswith('qemu-system-')
+    assert arch.image.startswith(f'arch/') and arch.console
+    assert arch.accel in lanes.ACCELS
+
+
+def test_arch_args() -> None:
+    arch = lanes.Arch(name='aarch64', qemu='qemu-system-aarch64', image='arch/arm64/boot/Image',
+                      console='ttyAMA0', machine='virt', cpu='max', accel='tcg',
+                      qemu_args=('-device', 'x'))
+    assert arch.args() == ['-machine', 'virt', '-cpu', 'max', '-device', 'x']
+
+
+def test_lane_names() -> None:
+    assert lanes.names(' rt,stock ') == ['rt', 'stock']
+    for bad in ('rt,nope', ',', ''):
+        with pytest.raises(lanes.SettingsError):
+            lanes.names(bad)

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
 
 from gfpctx_ci import qemu  # noqa: E402
 from gfpctx_ci.qemu import Timeouts, Watch  # noqa: E402
+from gfpctx_ci.lanes import ARCHES, Arch  # noqa: E402
 
 TIMEOUTS = Timeouts(boot_s=30, test_s=20, run_s=100)
 
@@ -99,11 +100,15 @@ def test_run_timeout(tmp_path: Path, phase: str) -> None:
 
 
 def test_command_serial_ports(tmp_path: Path) -> None:
-    argv = qemu.command(tmp_path / 'bzImage', tmp_path / 'initrd.gz',
+    arch = Arch(name='x86_64', qemu='qemu-system-x86_64', image='bzImage', console='ttyS0',
+                machine='q35', bios=tmp_path / 'nosuch.rom')
+    argv = qemu.command(arch, tmp_path / 'bzImage', tmp_path / 'initrd.gz',
                         tmp_path / 'clean.ktap', tmp_path / 'clean.tables.txt',
-                        ['console=ttyS0', 'gfpctx_tests=a.sh,b.sh'], memory='2G',
-                        accel_args=('-accel', 'tcg'), extra=('-cpu', 'max'))
-    assert argv[:3] == [qemu.QEMU, '-accel', 'tcg']
+                        ['console=ttyS0', 'gfpctx_tests=a.sh,b.sh'], ('-accel', 'tcg'),
+                        memory='2G', extra=('-cpu', 'max'))
+    # the arch's machine; no -bios where the file is missing
+    assert argv[:5] == ['qemu-system-x86_64', '-accel', 'tcg', '-machine', 'q35']
+    assert '-bios' not in argv
     serials = [argv[i + 1] for i, a in enumerate(argv) if a == '-serial']
     assert serials == ['stdio', f'file:{tmp_path}/clean.ktap',
                        f'file:{tmp_path}/clean.tables.txt']
@@ -117,8 +122,8 @@ def test_command_serial_ports(tmp_path: Path) -> None:
 # QEMU takes the path of the legacy `-serial file:PATH` verbatim
 # (qemu_chr_parse_compat): commas are not doubled there.
 def test_command_serial_path_with_comma(tmp_path: Path) -> None:
-    argv = qemu.command(tmp_path / 'k', tmp_path / 'i', tmp_path / 'a,b.ktap',
-                        tmp_path / 't', [], accel_args=())
+    argv = qemu.command(ARCHES['x86_64'], tmp_path / 'k', tmp_path / 'i',
+                        tmp_path / 'a,b.ktap', tmp_path / 't', [], ())
     assert f'file:{tmp_path}/a,b.ktap' in argv
 
 

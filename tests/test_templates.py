@@ -102,6 +102,7 @@ def lint(monkeypatch: pytest.MonkeyPatch, found: list[str]) -> int:
     for name in ('checkpatch', 'shellcheck'):
         monkeypatch.setattr(build, name, lambda: [])
     monkeypatch.setattr(build, 'rst_check', lambda doc: [])
+    monkeypatch.setattr(cli, 'mypy_check', lambda cache: [])
     monkeypatch.setattr(build, 'strict_build', lambda kdir, workdir, check=None: [])
     monkeypatch.setattr(kernel, 'get', lambda lane: argparse.Namespace(kdir=Path('/k')))
     monkeypatch.setattr(templates, 'check', lambda: found)

@@ -99,8 +99,11 @@ def table(rows: list[Row]) -> str:
              str(r.free_ns_p50), str(r.free_ns_p99), str(r.failed)) for r in rows]
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
     right = {3, 4, 5, 6, 7, 8}
-    fmt = lambda cells: "  ".join(c.rjust(w) if i in right else c.ljust(w)  # noqa: E731
-                                  for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    def fmt(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
     return "\n".join([fmt(head), fmt(tuple("-" * w for w in widths)), *map(fmt, body)])
 
 

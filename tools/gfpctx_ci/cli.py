@@ -6,284 +6,16 @@ verdict from logs a run or another system left (judge)."""
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import build, initramfs, kernel, lanes, newer, qemu, rulesdoc, shell, templates
+from . import build, kernel, lanes, newer, pipeline, qemu, rulesdoc, settings, shell, templates
+from .pipeline import Outcome, fmt
+from .settings import SettingsError, os_error
 
-PROVOKE = ("warns.sh", "audit.sh")  # tests that provoke splats: their own boot
-TEST_MARGIN_S = 60           # added to the kselftest timeout of each test
-DEFAULT_TEST_TIMEOUT_S = 45  # kselftest's default when no settings file
 # The documentation pages `lint` puts through docutils.
 DOCS = tuple(build.REPO / "Documentation" / name for name in ("gfpctx.rst", "gfpctx-ci.rst"))
-
-
-@dataclass
-class Outcome:
-    """One lane's run, for the exit code and `check`'s table."""
-
-    lane: str
-    release: str = "?"
-    counts: dict[str, int] = field(default_factory=dict)
-    splats: str = "-"
-    boot_s: float | None = None
-    suite_s: float | None = None
-    script_s: dict[str, float] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    skipped: str = ""  # why the lane could not run here, when it could not
-
-    @property
-    def passed(self) -> bool:
-        return not self.errors
-
-
-def split_boots(selected: list[str], one_boot: bool = False, shards: int = 1,
-                seconds: dict[str, float] | None = None,
-                provoke_boots: int = 1) -> list[tuple[str, list[str]]]:
-    """(boot, tests) pairs: the clean tests in `shards` boots ("clean",
-    "clean-2", ...) and `provoke_boots` boots ("provoke", "provoke-2",
-    ...) that end with the provoking tests (lockdep turns itself off at
-    its first report), each provoking a share of the cells (boot_env());
-    or every test in one boot, "all", in the target's order, as kernel CI
-    runs it.
-
-    A provoke boot mostly waits (__might_resched() reports once a second
-    per kernel), so it also takes clean tests, run before the provoking
-    ones: each clean test goes, longest first by `seconds` (a previous
-    run's; 1 s when unknown), to the boot with the least so far. Every
-    boot keeps the target's order, the provoking tests last."""
-    if one_boot:
-        return [("all", selected)] if selected else []
-    clean = [t for t in selected if t not in PROVOKE]
-    provoke = [t for t in selected if t in PROVOKE]
-    names = ["clean" if i == 0 else f"clean-{i + 1}"
-             for i in range(max(1, min(shards, len(clean))))]
-    weight = {t: (seconds or {}).get(t, 1.0) for t in selected}
-    load = [0.0] * len(names)
-    first_provoke = len(names)
-    if provoke:
-        nprovoke = max(1, provoke_boots)
-        names += [provoke_boot_name(i) for i in range(1, nprovoke + 1)]
-        # seconds.json holds a provoking test's time in one boot: its share
-        load += [sum(weight[t] for t in provoke)] * nprovoke
-    where: dict[str, int] = {}
-    for test in sorted(clean, key=lambda t: -weight[t]):
-        where[test] = min(range(len(names)), key=lambda i: (load[i], i))
-        load[where[test]] += weight[test]
-    boots = [(name, [t for t in clean if where[t] == i]) for i, name in enumerate(names)]
-    for _, tests in boots[first_provoke:]:
-        tests.extend(provoke)
-    return [(name, tests) for name, tests in boots if tests]
-
-
-def provoke_boot_name(i: int) -> str:
-    """The i-th provoke boot's name, from 1: "provoke", "provoke-2", ..."""
-    return "provoke" if i == 1 else f"provoke-{i}"
-
-
-def boot_env(name: str, provoke_boots: int) -> list[str]:
-    """The test knobs of one boot: a provoke boot of several takes its
-    share of the cells (GFPCTX_SHARD=I/N, gfpctx_lib.sh)."""
-    if provoke_boots < 2:
-        return []
-    for i in range(1, provoke_boots + 1):
-        if name == provoke_boot_name(i):
-            return [f"GFPCTX_SHARD={i}/{provoke_boots}"]
-    return []
-
-
-SECONDS_FILE = "seconds.json"  # per test script, of the lane's last run
-# The seconds each script took on the debug lane (make run with three
-# provoke boots, 2026-11-30; a provoking script's share): the split's
-# weights for a lane that has no seconds.json of its own, as on every CI
-# run from a fresh clone. Only the balance of the boots depends on them.
-TYPICAL_S = {
-    "contexts.sh": 42.0, "ok_cells.sh": 90.5, "inject.sh": 27.7, "fuzz.sh": 39.2,
-    "bad_input.sh": 32.2, "permissions.sh": 26.9, "lifecycle.sh": 95.3,
-    "pressure.sh": 93.8, "timing.sh": 14.9, "races.sh": 123.6,
-    "warns.sh": 149.1, "audit.sh": 89.5,
-}
-
-
-def last_seconds(out: Path) -> dict[str, float]:
-    """The per-script seconds a previous run left in out, or nothing."""
-    try:
-        data = json.loads((out / SECONDS_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return {k: float(v) for k, v in data.items()
-            if isinstance(k, str) and isinstance(v, (int, float))}
-
-
-def test_timeout_s(kselftest: Path | None) -> int:
-    """The gfpctx target's per-test timeout (its `settings` file)."""
-    settings = kselftest / "gfpctx" / "settings" if kselftest else None
-    if settings and settings.is_file():
-        for line in settings.read_text().splitlines():
-            if line.startswith("timeout="):
-                return int(line.split("=", 1)[1])
-    return DEFAULT_TEST_TIMEOUT_S
-
-
-def select_tests(available: list[str], wanted: str | None) -> list[str]:
-    if not wanted:
-        return available
-    chosen = [t.strip() for t in wanted.split(",") if t.strip()]
-    unknown = [t for t in chosen if t not in available]
-    if unknown:
-        raise SystemExit(f"gfpctx-ci: unknown test(s) {', '.join(unknown)}; "
-                         f"installed: {', '.join(available)}")
-    return chosen
-
-
-# Test knobs a run may pass to the guest's tests: the kernel hands
-# name=value words it does not know to init's environment.
-ENV_NAME = re.compile(r"^GFPCTX_[A-Z0-9_]+$")
-ENV_VALUE = re.compile(r"^[A-Za-z0-9_.,:+-]*$")
-
-
-def parse_env(words: list[str] | None) -> list[str]:
-    """--env NAME=VALUE words, checked: GFPCTX_* names, plain values."""
-    out = []
-    for word in words or []:
-        name, eq, value = word.partition("=")
-        if not eq or not ENV_NAME.match(name) or not ENV_VALUE.match(value):
-            raise SystemExit(f"gfpctx-ci: --env {word!r}: want GFPCTX_NAME=value, the value "
-                             "of letters, digits and _.,:+-")
-        out.append(word)
-    return out
-
-
-def append_line(lane: lanes.Lane, tests: list[str], env: list[str] = (),
-                test_timeout: int | None = None) -> list[str]:
-    """The kernel command line: the lane's knobs, then the run's own."""
-    timeout = [f"gfpctx_timeout={test_timeout}"] if test_timeout else []
-    return [*lanes.COMMON_CMDLINE, *lane.cmdline, *lane.env, *env, *timeout,
-            f"gfpctx_tests={','.join(tests)}"]
-
-
-def get_kernel(lane: lanes.Lane, args: argparse.Namespace) -> kernel.Kernel:
-    kern = kernel.get(lane, args.kernel, args.kdir)
-    how = "build" if lane.source == "build" else "download"
-    print(f"gfpctx-ci: {lane.name}: kernel {kern.release} ({kern.figure(how)})\n"
-          f"  image {kern.image}\n  KDIR  {kern.kdir}", flush=True)
-    return kern
-
-
-def verdict(out: Path, lane: str, release: str,
-            boots: list[tuple[str, qemu.Boot]]) -> Outcome:
-    """KTAP + splats of the boots into junit.xml and summary.txt."""
-    from . import ktap, report, splat  # the verdict half, imported when needed
-    results, splats, outcome = [], [], Outcome(lane, release)
-    for name, boot in boots:
-        result = ktap.parse(boot.ktap)
-        if not qemu.KTAP_RESULT.search(boot.ktap.encode()):
-            result.errors.append("no KTAP output")
-        if boot.error:
-            result.errors.append(boot.error)
-        if boot.ktap.strip():
-            accepted, said = build.kunit_parse(out / f"{name}.ktap")
-            print(f"gfpctx-ci: {lane}/{name}: kunit.py parse: {said}", flush=True)
-            if not accepted and not result.errors and result.ok():
-                result.errors.append(f"kunit.py parse does not accept the KTAP: {said}")
-        results.append((name, result))
-        splats += splat.scan(boot.console)
-        outcome.errors += [f"{name}: {e}" for e in result.errors]
-        outcome.errors += [f"{name}: {t.name}: {t.status}" for _, t in result.leaves()
-                           if t.status in ktap.FAILING]
-    bad = splat.unexpected(splats)
-    outcome.errors += [f"splat {s.kind}: {s.title} in {s.function}" for s in bad]
-    # a test run in several boots (the provoke boots' shares): the longest
-    outcome.script_s = {}
-    for _, b in boots:
-        for name, seconds in b.script_s.items():
-            outcome.script_s[name] = max(seconds, outcome.script_s.get(name, 0.0))
-    outcome.counts = {k: sum(r.counts()[k] for _, r in results)
-                      for k in ("passed", "failed", "skipped")}
-    outcome.splats = f"{len(bad)}/{len(splats) - len(bad)}"
-    outcome.boot_s = max((b.boot_s for _, b in boots if b.boot_s is not None), default=None)
-    # concurrent boots: the suite took as long as the longest
-    outcome.suite_s = max((b.suite_s for _, b in boots if b.suite_s is not None),
-                          default=None)
-    report.write_junit(out / "junit.xml", lane, results, splats)
-    if outcome.script_s:
-        (out / SECONDS_FILE).write_text(json.dumps(outcome.script_s, indent=1) + "\n")
-    text = report.summary(lane, release, results, splats,
-                          outcome.boot_s, outcome.suite_s, outcome.script_s)
-    (out / "summary.txt").write_text(text)
-    print(text, end="")
-    return outcome
-
-
-def run_lane(args: argparse.Namespace, lane: lanes.Lane) -> Outcome:
-    out = Path(args.out) / lane.name
-    out.mkdir(parents=True, exist_ok=True)
-    kern = get_kernel(lane, args)
-    module = build.build_module(kern.kdir, out / "module")
-    kselftest = build.install_kselftest(out / "kselftest")
-    tests = select_tests(build.test_list(kselftest), args.tests) if kselftest else []
-    initrd = initramfs.build(out / "initramfs", out / "initramfs.cpio.gz",
-                             kern.release, module, kselftest)
-    per_test = (args.test_timeout or test_timeout_s(kselftest)) + TEST_MARGIN_S
-    env = parse_env(args.env)
-    nprovoke = args.provoke_boots or lane.provoke_boots
-    plan = split_boots(tests, args.one_boot, args.clean_boots or 1,
-                       last_seconds(out) or TYPICAL_S, nprovoke) or [("clean", [])]
-    emulated = qemu.emulated_words(qemu.accel(kern.image))  # probe once, before the boots
-
-    def one_boot(name: str, boot_tests: list[str]) -> qemu.Boot:
-        timeouts = qemu.Timeouts(boot_s=lane.boot_timeout_s, test_s=per_test,
-                                 run_s=lane.boot_timeout_s + per_test * (len(boot_tests) + 1))
-        argv = qemu.command(kern.image, initrd, out / f"{name}.ktap",
-                            out / f"{name}.tables.txt",
-                            append_line(lane, boot_tests,
-                                        [*env, *boot_env(name, nprovoke), *emulated],
-                                        args.test_timeout),
-                            lane.memory, extra=lane.qemu_args)
-        boot = qemu.boot(argv, out / f"{name}.console.log", out / f"{name}.ktap", timeouts)
-        print(f"gfpctx-ci: {lane.name}/{name}: boot {fmt(boot.boot_s)} s, suite "
-              f"{fmt(boot.suite_s)} s, init rc {boot.init_rc}"
-              + (f", ERROR {boot.error}" if boot.error else ""), flush=True)
-        return boot
-
-    # The boots run at the same time: the provoke boot mostly waits out
-    # __might_resched()'s one report per second, a clean script mostly
-    # runs on one vCPU or waits.
-    with ThreadPoolExecutor(max_workers=len(plan)) as pool:
-        futures = [(name, pool.submit(one_boot, name, boot_tests))
-                   for name, boot_tests in plan]
-        boots = [(name, future.result()) for name, future in futures]
-    return verdict(out, lane.name, kern.release, boots)
-
-
-def dry_run(args: argparse.Namespace, lane: lanes.Lane) -> None:
-    """Print what run would do, building and booting nothing."""
-    out = Path(args.out) / lane.name
-    image, kdir = ((args.kernel, args.kdir) if args.kernel
-                   else kernel.planned_paths(lane))
-    print(f"kernel {image}\nKDIR   {kdir}", flush=True)
-    shell.echo(["make", "-C", str(out / "module"), f"KDIR={kdir}"])
-    tests = [t for t in (args.tests or "").split(",") if t]
-    nprovoke = args.provoke_boots or lane.provoke_boots
-    default = ([("all", ["<all>"])] if args.one_boot else
-               [("clean", ["<all-but-" + "-".join(PROVOKE) + ">"])] +
-               [(provoke_boot_name(i), list(PROVOKE)) for i in range(1, nprovoke + 1)])
-    accel_args = qemu.accel_guess()
-    for name, boot_tests in split_boots(tests, args.one_boot,
-                                        args.clean_boots or 1,
-                                        last_seconds(out) or TYPICAL_S, nprovoke) or default:
-        shell.echo(qemu.command(image, out / "initramfs.cpio.gz", out / f"{name}.ktap",
-                                out / f"{name}.tables.txt",
-                                append_line(lane, boot_tests,
-                                            [*parse_env(args.env),
-                                             *boot_env(name, nprovoke),
-                                             *qemu.emulated_words(accel_args)],
-                                            args.test_timeout),
-                                lane.memory, accel_args=accel_args, extra=lane.qemu_args))
 
 
 def positive(text: str) -> int:
@@ -323,10 +55,10 @@ def judged_boots(args: argparse.Namespace) -> tuple[str, list[tuple[str, Path, P
         pairs = [(k.stem, k.with_name(f"{k.stem}.console.log"), k)
                  for k in sorted(args.dir.glob("*.ktap"))]
         if not pairs:
-            raise SystemExit(f"gfpctx-ci: judge: no <boot>.ktap in {args.dir}")
+            raise SettingsError(f"no <boot>.ktap in {args.dir}")
         return args.dir.resolve().name, pairs
     if not args.console:
-        raise SystemExit("gfpctx-ci: judge: give a lane's out/<lane> directory, or --console")
+        raise SettingsError("give a lane's out/<lane> directory, or --console")
     return args.lane_name, [(JUDGED, args.console, args.ktap or args.console)]
 
 
@@ -337,10 +69,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
     lane, pairs = judged_boots(args)
-    try:
-        boots = [(name, boot_from_files(console, ktap)) for name, console, ktap in pairs]
-    except OSError as err:
-        raise SystemExit(f"gfpctx-ci: judge: {err.filename}: {err.strerror}") from None
+    boots = [(name, boot_from_files(console, ktap)) for name, console, ktap in pairs]
     release = next((m.group(1) for _, b in boots for m in [LINUX_VERSION.search(b.console)]
                     if m), "unknown")
     with tempfile.TemporaryDirectory(prefix="gfpctx-judge-") as tmp:
@@ -349,33 +78,46 @@ def cmd_judge(args: argparse.Namespace) -> int:
         for name, _, ktap in pairs:
             if (out / f"{name}.ktap").resolve() != ktap.resolve():
                 shutil.copyfile(ktap, out / f"{name}.ktap")
-        outcome = verdict(out, lane, release, boots)
+        outcome = pipeline.verdict(out, lane, release, boots)
     return 0 if outcome.passed else 1
 
 
-def fmt(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds:.1f}"
+def request(args: argparse.Namespace, lane: lanes.Lane) -> pipeline.Request:
+    """The pipeline's request of run's (or check's) arguments."""
+    return pipeline.Request(out=Path(args.out) / lane.name, kernel=args.kernel, kdir=args.kdir,
+                            tests=args.tests, env=settings.parse_env(args.env),
+                            test_timeout=args.test_timeout, one_boot=args.one_boot,
+                            clean_boots=args.clean_boots or 1,
+                            provoke_boots=args.provoke_boots)
 
 
-def safe_run(args: argparse.Namespace, lane: lanes.Lane) -> Outcome:
-    """run_lane, with a build or fetch failure turned into a failed outcome,
-    and a kernel source out of reach into a skipped one."""
+# A lane that cannot be built or fetched fails; check goes on to the next.
+FAILURES = (kernel.KernelError, build.BuildError, shell.CommandError)
+
+
+def safe_run(lane: lanes.Lane, req: pipeline.Request,
+             failures: tuple[type[Exception], ...] = FAILURES) -> Outcome:
+    """The pipeline's run, with a build or fetch failure (or any of
+    failures) turned into a failed outcome, and a kernel source out of
+    reach into a skipped one."""
     try:
-        return run_lane(args, lane)
+        outcome = pipeline.run(lane, req).outcome
+        assert outcome is not None
+        return outcome
     except newer.Unreachable as err:
         print(f"gfpctx-ci: {lane.name}: SKIP: {err}", file=sys.stderr)
         return Outcome(lane.name, skipped=str(err))
-    except (kernel.KernelError, build.BuildError, shell.CommandError) as err:
-        print(f"gfpctx-ci: {lane.name}: {err}", file=sys.stderr)
-        return Outcome(lane.name, errors=[str(err)])
+    except failures as err:
+        return pipeline.failed(lane.name, err)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     lane = lanes.get(args.lane)
+    req = request(args, lane)
     if args.dry_run:
-        dry_run(args, lane)
+        pipeline.run(lane, req, dry_run=True)
         return 0
-    outcome = safe_run(args, lane)
+    outcome = safe_run(lane, req)
     for error in outcome.errors:
         print(f"gfpctx-ci: {lane.name}: FAIL: {error}", file=sys.stderr)
     if outcome.skipped:
@@ -384,9 +126,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    outcomes = [safe_run(args, lanes.get(name)) for name in args.lanes.split(",")]
-    rows = [("lane", "kernel", "pass", "fail", "skip", "splats", "boot s", "suite s",
-             "result")]
+    chosen = [lanes.get(name) for name in lanes.names(args.lanes)]
+    requests = [(lane, request(args, lane)) for lane in chosen]  # all checked first
+    outcomes = [safe_run(lane, req, (*FAILURES, OSError)) for lane, req in requests]
+    rows: list[tuple[str, ...]] = [("lane", "kernel", "pass", "fail", "skip", "splats",
+                                     "boot s", "suite s", "result")]
     for o in outcomes:
         rows.append((o.lane, o.release, *(str(o.counts.get(k, "-")) for k in
                                            ("passed", "failed", "skipped")),
@@ -404,7 +148,7 @@ def cmd_kernel(args: argparse.Namespace) -> int:
             kern = kernel.get(lanes.get(args.lane), args.kernel, args.kdir)
             print(kern.kdir if args.print == "kdir" else kern.image)
         else:
-            get_kernel(lanes.get(args.lane), args)
+            pipeline.get_kernel(lanes.get(args.lane), args.kernel, args.kdir)
     except (kernel.KernelError, shell.CommandError) as err:
         print(f"gfpctx-ci: {err}", file=sys.stderr)
         return 1
@@ -472,11 +216,24 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def mypy_check(cache: Path) -> list[str]:
+    """mypy's findings in the runner, as mypy.ini asks (--strict)."""
+    try:
+        shell.run(["mypy", "--config-file", str(build.REPO / "mypy.ini"), "--cache-dir",
+                   str(cache), "tools/gfpctx_ci"], cwd=build.REPO, quiet=True)
+    except FileNotFoundError:
+        return ["mypy missing: run tools/install-deps"]
+    except shell.CommandError:
+        return ["mypy: tools/gfpctx_ci"]
+    return []
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     """checkpatch --strict on every C source; shellcheck on the scripts;
-    Documentation/gfpctx.rst and gfpctx-ci.rst through docutils;
-    actionlint on the GitHub workflow and gitlab-ci-local on
-    .gitlab-ci.yml, their lanes those of the lanes table; W=1 C=1
+    Documentation/gfpctx.rst and gfpctx-ci.rst through docutils; mypy on
+    the runner;
+    actionlint on the GitHub workflow and gitlab-ci-local
+    on .gitlab-ci.yml, their lanes those of the lanes table; W=1 C=1
     (sparse) module builds against each Debian lane's headers, any
     warning being a failure."""
     problems = []
@@ -484,6 +241,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         problems += build.checkpatch()
         problems += build.shellcheck()
         problems += [p for doc in DOCS for p in build.rst_check(doc)]
+        problems += mypy_check(Path(args.out) / "lint" / "mypy")
         problems += templates.check()
         for name in args.lanes.split(","):
             lane = lanes.get(name)
@@ -497,54 +255,58 @@ def cmd_lint(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"gfpctx-ci: lint: {problem}", file=sys.stderr)
     print(f"gfpctx-ci: lint: {'FAIL' if problems else 'clean'} "
-          f"(checkpatch --strict; shellcheck; docutils; actionlint; gitlab-ci-local; "
+          f"(checkpatch --strict; shellcheck; docutils; mypy; actionlint; gitlab-ci-local; "
           f"W=1 C=1 on {args.lanes})")
     return 1 if problems else 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Boot the lane once in bench mode: a table, plots and cost ratios."""
+    """Boot the lane once in bench mode: a table, plots and cost ratios;
+    then, unless --no-suite, a bare boot and the whole suite, timed."""
     from . import bench, splat
     lane = lanes.get(args.lane)
     out = Path(args.out) / "bench"
-    out.mkdir(parents=True, exist_ok=True)
+    req = pipeline.Request(out=out, kernel=args.kernel, kdir=args.kdir, mode="bench",
+                           bench_args=f"{args.count},{args.pairs}",
+                           run_timeout_s=args.timeout)
+    # the bare boot takes the bench boot's kernel and initramfs
+    bare_req = pipeline.Request(out=out, kernel=args.kernel, kdir=args.kdir, mode="bare")
+    suite_req = pipeline.Request(out=out / "suite" / lane.name, kernel=args.kernel,
+                                 kdir=args.kdir)
+    if args.dry_run:
+        prep = pipeline.prepare(lane, req, dry_run=True)
+        for one in (req, bare_req) if args.suite else (req,):
+            pipeline.run(lane, one, dry_run=True, prepared=prep)
+        if args.suite:
+            pipeline.run(lane, suite_req, dry_run=True)
+        return 0
     try:
-        kern = get_kernel(lane, args)
-        module = build.build_module(kern.kdir, out / "module")
-        initrd = initramfs.build(out / "initramfs", out / "initramfs.cpio.gz",
-                                 kern.release, module, None)
-    except (kernel.KernelError, build.BuildError, shell.CommandError) as err:
-        print(f"gfpctx-ci: bench: {err}", file=sys.stderr)
+        prep = pipeline.prepare(lane, req)
+    except FAILURES as err:
+        pipeline.failed("bench", err)
         return 1
-    # The benchmark prints no KTAP: only the boot and the whole run time out.
-    timeouts = qemu.Timeouts(boot_s=lane.boot_timeout_s, test_s=args.timeout,
-                             run_s=args.timeout)
-    append = [*lanes.COMMON_CMDLINE, *lane.cmdline, "gfpctx_mode=bench",
-              f"gfpctx_bench={args.count},{args.pairs}"]
-    argv = qemu.command(kern.image, initrd, out / "bench.raw", out / "tables.txt", append,
-                        lane.memory, extra=lane.qemu_args)
 
     def progress(line: str) -> None:
         if line.startswith("gfpctx-bench:"):
             print(line.rstrip(), flush=True)
 
-    boot = qemu.boot(argv, out / "console.log", out / "bench.raw", timeouts, progress)
+    _, boot = pipeline.run(lane, req, progress=progress, prepared=prep).boots[0]
     result = bench.parse(boot.ktap)
     errors = result.errors + ([boot.error] if boot.error else [])
     errors += [f"splat {s.kind}: {s.title} in {s.function}"
                for s in splat.unexpected(splat.scan(boot.console))]
     if not result.rows:
         errors.append("no benchmark line from the guest")
-    text = "\n".join([f"gfpctx bench: {lane.name} lane, kernel {kern.release}, "
+    text = "\n".join([f"gfpctx bench: {lane.name} lane, kernel {prep.release}, "
                       f"count={args.count}, boot {fmt(boot.boot_s)} s, "
                       f"run {fmt(boot.suite_s)} s (ns per call)",
                       "", bench.table(result.rows), "", *bench.ratios(result)])
     if args.suite:
         try:
-            suite = bench_suite(args, lane, kern, initrd, out)
-        except (kernel.KernelError, build.BuildError, shell.CommandError) as err:
+            suite = bench_suite(lane, prep, bare_req, suite_req)
+        except (*FAILURES, OSError, SuiteError) as err:
             suite = []
-            errors.append(str(err))
+            errors.append(os_error(err) if isinstance(err, OSError) else str(err))
         text += "\n\n" + "\n".join(suite)
     (out / "bench.txt").write_text(text + "\n")
     print(text)
@@ -561,26 +323,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def bench_suite(args: argparse.Namespace, lane: lanes.Lane, kern: kernel.Kernel,
-                initrd: Path, out: Path) -> list[str]:
+class SuiteError(RuntimeError):
+    """The bare boot or the suite of `bench` gave no timing."""
+
+
+def bench_suite(lane: lanes.Lane, prep: pipeline.Prepared, bare_req: pipeline.Request,
+                suite_req: pipeline.Request) -> list[str]:
     """The lane's whole suite (as `run` runs it) against a bare boot of the
     same kernel, in one run: a slowdown shows as a larger ratio whatever
-    the machine's speed. Returns the report lines, or raises BuildError."""
-    timeouts = qemu.Timeouts(boot_s=lane.boot_timeout_s, test_s=lane.boot_timeout_s,
-                             run_s=2 * lane.boot_timeout_s)
-    append = [*lanes.COMMON_CMDLINE, *lane.cmdline, "gfpctx_mode=bare"]
-    argv = qemu.command(kern.image, initrd, out / "bare.raw", out / "bare.tables.txt",
-                        append, lane.memory, extra=lane.qemu_args)
-    bare = qemu.boot(argv, out / "bare.console.log", out / "bare.raw", timeouts)
+    the machine's speed. Returns the report lines, or raises SuiteError."""
+    _, bare = pipeline.run(lane, bare_req, prepared=prep).boots[0]
     if bare.error or bare.boot_s is None or bare.suite_s is None:
-        raise build.BuildError(f"bare boot: {bare.error or 'no start or end marker'}")
+        raise SuiteError(f"bare boot: {bare.error or 'no start or end marker'}")
     bare_s = bare.boot_s + bare.suite_s
-    run_args = argparse.Namespace(out=str(out / "suite"), kernel=args.kernel, kdir=args.kdir,
-                                  tests=None, env=None, test_timeout=None, one_boot=False,
-                                  clean_boots=None, provoke_boots=None)
-    outcome = run_lane(run_args, lane)
+    outcome = pipeline.run(lane, suite_req).outcome
+    assert outcome is not None
     if outcome.boot_s is None or outcome.suite_s is None:
-        raise build.BuildError(f"suite: {'; '.join(outcome.errors) or 'no timing'}")
+        raise SuiteError(f"suite: {'; '.join(outcome.errors) or 'no timing'}")
     whole = outcome.boot_s + outcome.suite_s
     lines = [f"suite: {lane.name} lane, bare boot {bare_s:.1f} s; boot and suite "
              f"{whole:.1f} s = {whole / bare_s:.1f} x the bare boot"
@@ -591,7 +350,9 @@ def bench_suite(args: argparse.Namespace, lane: lanes.Lane, kern: kernel.Kernel,
 
 
 def cmd_lanes(args: argparse.Namespace) -> int:
-    print(lanes.table())
+    for name in args.names:
+        lanes.get(name)
+    print(lanes.table(args.names or None))
     return 0
 
 
@@ -620,7 +381,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--env", action="append", metavar="GFPCTX_NAME=VALUE",
                      help="pass a knob to the guest's tests, e.g. GFPCTX_FUZZ_WRITES=100000 "
                      "(repeatable)")
-    run.add_argument("--test-timeout", type=int, metavar="S",
+    run.add_argument("--test-timeout", type=positive, metavar="S",
                      help="each test's kselftest timeout in seconds (default: the "
                      "target's settings file)")
     run.add_argument("--one-boot", action="store_true",
@@ -702,7 +463,8 @@ def parser() -> argparse.ArgumentParser:
                        "for kunit.py) here (default: print only)")
     judge.set_defaults(func=cmd_judge)
     lint = sub.add_parser("lint", help="checkpatch --strict on the C sources, shellcheck on "
-                          "the scripts, docutils on the documentation, actionlint and "
+                          "the scripts, docutils on the documentation, mypy --strict on "
+                          "the runner, actionlint and "
                           "gitlab-ci-local on the CI templates, W=1 C=1 (sparse) "
                           "builds of the module")
     lint.add_argument("--lanes", default="stock,rt,lts,newest,newest-rt",
@@ -715,24 +477,42 @@ def parser() -> argparse.ArgumentParser:
     add_kernel_args(bench, lane="stock")
     bench.add_argument("--out", default=str(build.REPO / "out"),
                        help="results go to OUT/bench/ (default: out/ in the repository)")
-    bench.add_argument("--count", type=int, default=3200,
+    bench.add_argument("--count", type=positive, default=3200,
                        help="allocations per job (default 3200, of which one in 64 is "
                        "timed; a tenth for 1 and 4 MiB)")
     bench.add_argument("--no-suite", dest="suite", action="store_false",
                        help="skip the suite part: the lane's whole suite timed against "
                        "a bare boot of its kernel")
-    bench.add_argument("--pairs", type=int, default=9,
+    bench.add_argument("--pairs", type=positive, default=9,
                        help="alternated pairs for each cost ratio (default 9)")
-    bench.add_argument("--timeout", type=int, default=1800,
+    bench.add_argument("--timeout", type=positive, default=1800,
                        help="seconds the whole run may take (default 1800)")
+    bench.add_argument("--dry-run", action="store_true",
+                       help="print the kernel, module and QEMU commands of the bench "
+                       "boot, the bare boot and the suite; build and boot nothing")
     bench.set_defaults(func=cmd_bench)
-    sub.add_parser("lanes", help="print the lanes table").set_defaults(func=cmd_lanes)
+    lanes_ = sub.add_parser("lanes", help="print the lanes table (each lane's architecture, "
+                            "kernel, provoke boots) and the architectures' QEMU data")
+    lanes_.add_argument("names", nargs="*", metavar="LANE",
+                        help="only these lanes (an unknown name is an error, exit status 2)")
+    lanes_.set_defaults(func=cmd_lanes)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a bad settings value or a file the command cannot
+    read or write is one line on stderr and exit status 2, as argparse's
+    usage errors."""
     args = parser().parse_args(argv)
     if getattr(args, "out", None):
         # make runs elsewhere (-C) with it: never relative
         args.out = str(Path(args.out).resolve())
-    return args.func(args)
+    try:
+        status: int = args.func(args)
+    except SettingsError as err:
+        print(f"gfpctx-ci: {args.command}: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"gfpctx-ci: {args.command}: {os_error(err)}", file=sys.stderr)
+        return 2
+    return status

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import shell
+from . import settings, shell
 from .lanes import SOURCE_PACKAGE, SOURCE_TARBALL, Lane
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ class Kernel:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("GFPCTX_CACHE", Path.home() / ".cache" / "gfpctx"))
+    return settings.cache_env()
 
 
 def jobs() -> str:
@@ -210,7 +210,7 @@ def build_debug(lane: Lane) -> Kernel:
     source = lane_source(lane)
     top = debug_dir(fragments, source.version)
     build, done = top / "build", top / "built"
-    image = build / "arch/x86/boot/bzImage"
+    image = build / lane.arch.image
     start = time.monotonic()
     cached = done.exists()
     if not cached:
@@ -367,7 +367,7 @@ def planned_paths(lane: Lane) -> tuple[Path, Path]:
     if lane.source == "build":
         version = newer.version(newer.newest_source()) if newest else None
         build = debug_dir([REPO / f for f in lane.fragments], version) / "build"
-        return build / "arch/x86/boot/bzImage", build
+        return build / lane.arch.image, build
     if newest:
         assert lane.debian is not None
         return newest_paths(newer.kernel_packages(newer.newest_source(),

@@ -122,7 +122,9 @@ def _top_level(lines: list[_Line], start: int) -> list[_Line]:
     the version line (serial noise) concerns that line only.
     """
     version = lines[start].text
-    prefix = version[:VERSION.search(version).start()]
+    found = VERSION.search(version)
+    assert found is not None  # start is a version line
+    prefix = version[:found.start()]
     result = []
     for line in lines[start + 1:]:
         text = line.text
@@ -159,8 +161,7 @@ def _parse_block(lines: list[_Line], where: str,
                         f'line {line.no}', errors)
             block.tests.append(test)
             log, pending = [], None
-        elif block.plan is None and PLAN.match(line.text):
-            plan = PLAN.match(line.text)
+        elif block.plan is None and (plan := PLAN.match(line.text)):
             block.plan = int(plan.group(1))
             block.skip_reason = plan.group(2) or ''
         elif VERSION.match(line.text):

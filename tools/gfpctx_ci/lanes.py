@@ -1,10 +1,51 @@
-"""The lanes: each a kernel the gfpctx suite runs on, as data."""
+"""The lanes: each a kernel the gfpctx suite runs on, and the
+architectures they boot as under QEMU, as data."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from .settings import SettingsError
 
 SOURCE_TARBALL = "/usr/src/linux-source-6.12.tar.xz"
 SOURCE_PACKAGE = "linux-source-6.12"
+
+
+# Debian's qemu-system-data: a BIOS that boots a kernel faster than SeaBIOS
+QBOOT = Path("/usr/share/qemu/qboot.rom")
+
+
+@dataclass(frozen=True)
+class Arch:
+    """How QEMU boots a kernel of one architecture; adding an architecture
+    is adding an entry to ARCHES (and its QEMU package to
+    tools/install-deps)."""
+
+    name: str                         # the kernel's ARCH, e.g. x86_64
+    qemu: str                         # the QEMU system emulator
+    image: str                        # the kernel image in a built tree
+    console: str                      # the guest's console device
+    machine: str | None = None        # -machine, None for QEMU's default
+    cpu: str | None = None            # -cpu, None for QEMU's default
+    bios: Path | None = None          # -bios, when the file exists here
+    # "auto": KVM when a guest really runs with it here, else TCG; "tcg":
+    # always emulated (a guest of another architecture than the host's)
+    accel: str = "auto"
+    qemu_args: tuple[str, ...] = ()   # any other QEMU arguments
+
+    def args(self) -> list[str]:
+        """The QEMU arguments of the architecture's machine."""
+        bios = ["-bios", str(self.bios)] if self.bios and self.bios.is_file() else []
+        return [*(["-machine", self.machine] if self.machine else []),
+                *(["-cpu", self.cpu] if self.cpu else []), *bios, *self.qemu_args]
+
+
+ARCHES: dict[str, Arch] = {arch.name: arch for arch in (
+    Arch(name="x86_64", qemu="qemu-system-x86_64", image="arch/x86/boot/bzImage",
+         console="ttyS0", bios=QBOOT),
+)}
+ACCELS = ("auto", "tcg")
 
 
 @dataclass(frozen=True)
@@ -25,6 +66,7 @@ class Lane:
     name: str
     description: str
     source: str                          # "build" (linux-source) or "debian"
+    arch: Arch = ARCHES["x86_64"]
     # "host": Debian 12's (linux-source-6.12 installed, images from the
     # host's suites); "newest": Debian's newest linux-source and images,
     # from its newer suites (newer.py)
@@ -56,8 +98,8 @@ DEBUG_BOOT_TIMEOUT_S = 120
 # share them (warns.sh and audit.sh), mostly waiting, beside the clean one.
 DEBUG_PROVOKE_BOOTS = 3
 
-COMMON_CMDLINE = ("console=ttyS0", "ignore_loglevel", "printk.time=1",
-                  "panic=-1", "oops=panic")
+# Every lane's kernel command line, after console=<the arch's console>
+COMMON_CMDLINE = ("ignore_loglevel", "printk.time=1", "panic=-1", "oops=panic")
 
 LANES: dict[str, Lane] = {lane.name: lane for lane in (
     Lane(name="debug",
@@ -121,22 +163,50 @@ LANES: dict[str, Lane] = {lane.name: lane for lane in (
 )}
 
 
+class UnknownLane(SettingsError, KeyError):
+    """A lane name that is not in LANES."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def get(name: str) -> Lane:
-    """The lane called name, or a KeyError naming the known lanes."""
+    """The lane called name, or an UnknownLane naming the known lanes."""
     try:
         return LANES[name]
     except KeyError:
-        raise KeyError(f"unknown lane {name!r}; lanes: {', '.join(LANES)}") from None
+        raise UnknownLane(f"unknown lane {name!r}; lanes: {', '.join(LANES)}") from None
 
 
-def table() -> str:
-    """The lanes as a text table."""
-    rows = [("lane", "kernel", "provoke boots", "what")]
-    for lane in LANES.values():
+def names(text: str) -> list[str]:
+    """The lanes of a comma separated list, each checked."""
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    if not chosen:
+        raise SettingsError(f"{text!r}: no lane named; lanes: {', '.join(LANES)}")
+    for name in chosen:
+        get(name)
+    return chosen
+
+
+def columns(rows: Sequence[Sequence[str]]) -> str:
+    """Rows as left-aligned columns, the last one unpadded."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join([*(f"{c:<{w}}" for c, w in zip(r, widths)), r[-1]])
+                     for r in rows)
+
+
+def table(only: list[str] | None = None) -> str:
+    """The lanes (or only those named) as a text table, then their
+    architectures'."""
+    shown = [get(name) for name in only] if only else list(LANES.values())
+    rows = [("lane", "arch", "kernel", "provoke boots", "what")]
+    for lane in shown:
         where = "newest " if lane.kernel_source == "newest" else ""
         kind = (f"built {where}({', '.join(lane.fragments)})" if lane.source == "build"
                 else f"debian {where}{lane.debian.flavour if lane.debian else '?'}")
-        rows.append((lane.name, kind, str(lane.provoke_boots), lane.description))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join("  ".join(f"{c:<{w}}" for c, w in zip(r, widths)) + "  " + r[3]
-                     for r in rows)
+        rows.append((lane.name, lane.arch.name, kind, str(lane.provoke_boots),
+                     lane.description))
+    arches = [("arch", "qemu", "accel", "console", "image", "machine arguments")]
+    arches += [(a.name, a.qemu, a.accel, a.console, a.image, " ".join(a.args()) or "-")
+               for a in dict.fromkeys(lane.arch for lane in shown)]
+    return f"{columns(rows)}\n\n{columns(arches)}"

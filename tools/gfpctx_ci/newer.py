@@ -37,7 +37,9 @@ class Unreachable(KernelError):
 
 def _stanzas(text: str) -> list[dict[str, str]]:
     """deb822 stanzas (a .sources file) as field dicts, comments dropped."""
-    stanzas, cur, key = [], {}, ""
+    stanzas: list[dict[str, str]] = []
+    cur: dict[str, str] = {}
+    key = ""
     for line in text.splitlines() + [""]:
         if line.startswith("#"):
             continue

@@ -1,5 +1,6 @@
-"""Boot a lane kernel under QEMU: console (ttyS0) streamed to a log,
-KTAP (ttyS1) to a file, markers from the guest's /init, and timeouts."""
+"""Boot a lane kernel under QEMU, as its architecture's data
+(lanes.ARCHES) says: console (first serial port) streamed to a log, KTAP
+(second) to a file, markers from the guest's /init, and timeouts."""
 from __future__ import annotations
 
 import functools
@@ -11,14 +12,13 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 from pathlib import Path
+from typing import IO, Callable
 
-from . import shell
+from . import settings, shell
 from .kernel import cache_dir
+from .lanes import Arch
 
-QEMU = "qemu-system-x86_64"
-QBOOT = Path("/usr/share/qemu/qboot.rom")
 START = re.compile(r"gfpctx-ci: start\b")
 END = re.compile(r"gfpctx-ci: end rc=(\d+)")
 KTAP_RESULT = re.compile(rb"^[ \t]*(?:#[ \t]*)*(?:not )?ok \d+", re.M)
@@ -52,12 +52,12 @@ class Boot:
     script_s: dict[str, float] = field(default_factory=dict)
 
 
-def guest_runs(accel_args: list[str], image: Path, wait_s: float = 15.0) -> bool:
+def guest_runs(arch: Arch, accel_args: list[str], image: Path, wait_s: float = 15.0) -> bool:
     """Whether image really boots with accel_args: its first console line
     ("Linux version") must show up within wait_s."""
-    argv = [QEMU, *accel_args, "-m", "256", "-nographic", "-no-reboot", "-monitor", "none",
-            "-serial", "stdio", "-kernel", str(image),
-            "-append", "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1"]
+    argv = [arch.qemu, *accel_args, *arch.args(), "-m", "256", "-nographic", "-no-reboot",
+            "-monitor", "none", "-serial", "stdio", "-kernel", str(image),
+            "-append", f"console={arch.console} earlyprintk=serial,{arch.console} panic=-1"]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
     lines: "queue.Queue[bytes | None]" = queue.Queue()
@@ -92,55 +92,59 @@ def emulated_words(accel_args: tuple[str, ...]) -> list[str]:
     return [f"gfpctx_nmi_longest_ns={TCG_NMI_LONGEST_NS}"] if accel_args == TCG else []
 
 
-def accel_memo() -> Path:
+def accel_memo(arch: Arch) -> Path:
     """Where the KVM probe's answer is kept until the host reboots."""
     boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    return cache_dir() / f"accel-{boot_id}"
+    return cache_dir() / f"accel-{arch.name}-{boot_id}"
 
 
-def accel_guess() -> tuple[str, ...]:
-    """-accel arguments without probing: GFPCTX_ACCEL, the memo, else TCG."""
-    memo = accel_memo()
-    choice = os.environ.get("GFPCTX_ACCEL") or (memo.read_text() if memo.exists() else "tcg")
+def accel_guess(arch: Arch) -> tuple[str, ...]:
+    """-accel arguments without probing: TCG for an arch that is always
+    emulated, else GFPCTX_ACCEL, the memo, else TCG."""
+    if arch.accel == "tcg":
+        return TCG
+    memo = accel_memo(arch)
+    choice = settings.accel_env() or (memo.read_text() if memo.exists() else "tcg")
     return KVM if choice == "kvm" else TCG
 
 
 @functools.cache
-def accel(image: Path) -> tuple[str, ...]:
-    """-accel arguments: GFPCTX_ACCEL=kvm|tcg forces; else KVM when image
-    really boots with it (/dev/kvm may open and yet run nothing), else TCG."""
-    memo = accel_memo()
-    if not os.environ.get("GFPCTX_ACCEL") and not memo.exists():
-        usable = os.access("/dev/kvm", os.R_OK | os.W_OK) and guest_runs(list(KVM), image)
+def accel(arch: Arch, image: Path) -> tuple[str, ...]:
+    """-accel arguments: TCG for an arch that is always emulated;
+    GFPCTX_ACCEL=kvm|tcg forces; else KVM when image really boots with it
+    (/dev/kvm may open and yet run nothing), else TCG."""
+    memo = accel_memo(arch)
+    if arch.accel == "auto" and not settings.accel_env() and not memo.exists():
+        usable = (os.access("/dev/kvm", os.R_OK | os.W_OK)
+                  and guest_runs(arch, list(KVM), image))
         memo.parent.mkdir(parents=True, exist_ok=True)
         memo.write_text("kvm" if usable else "tcg")
-    choice = accel_guess()
-    if choice == TCG:
+    choice = accel_guess(arch)
+    if choice == TCG and arch.accel == "auto":
         print(f"gfpctx-ci: TCG (KVM does not run a guest here or GFPCTX_ACCEL=tcg; "
               f"remove {memo} to probe again)", file=sys.stderr)
     return choice
 
 
-def command(image: Path, initrd: Path, ktap: Path, tables: Path, append: list[str],
-            memory: str = "1G", accel_args: tuple[str, ...] | None = None,
+def command(arch: Arch, image: Path, initrd: Path, ktap: Path, tables: Path,
+            append: list[str], accel_args: tuple[str, ...], memory: str = "1G",
             extra: tuple[str, ...] = ()) -> list[str]:
-    """The QEMU command line of one boot: console on ttyS0, KTAP to the
-    file ktap (ttyS1), the module's contexts and rules to tables (ttyS2)."""
-    bios = ["-bios", str(QBOOT)] if QBOOT.is_file() else []
-    return [QEMU, *(accel_args if accel_args is not None else accel(image)), *bios,
-            "-m", memory, "-smp", "2", "-nographic", "-no-reboot", "-monitor", "none",
+    """The QEMU command line of one boot: the console on the first serial
+    port, KTAP to the file ktap (the second), the module's contexts and
+    rules to tables (the third)."""
+    return [arch.qemu, *accel_args, *arch.args(), "-m", memory, "-smp", "2", "-nographic", "-no-reboot", "-monitor", "none",
             "-serial", "stdio", "-serial", f"file:{ktap}", "-serial", f"file:{tables}",
             "-kernel", str(image), "-initrd", str(initrd),
             "-append", " ".join(append), *extra]
 
 
-def read_lines(stream, lines: "queue.Queue[bytes | None]") -> None:
+def read_lines(stream: IO[bytes], lines: "queue.Queue[bytes | None]") -> None:
     for line in iter(stream.readline, b""):
         lines.put(line)
     lines.put(None)
 
 
-def stop(proc: subprocess.Popen) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
