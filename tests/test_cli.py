@@ -2,6 +2,7 @@
 split, test selection, timeouts, argument parsing, rules-doc, dry runs."""
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -383,6 +384,37 @@ def test_judge_a_console_with_its_ktap_inside(tmp_path: Path,
     out = capsys.readouterr().out
     assert 'lane     lava' in out and 'kernel   6.1.0-57-amd64' in out
     assert 'passed   1' in out
+
+
+RECORDED_LANE = Path(__file__).resolve().parent / 'data' / 'judge' / 'debug'
+
+
+def test_judge_recorded_lane_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    # the debug lane's out/ of a real run, trimmed (tests/data/README)
+    assert cli.main(['judge', str(RECORDED_LANE)]) == 0
+    out = capsys.readouterr().out
+    assert 'lane     debug\nkernel   6.12.117-gfpctx-debug\npassed   1189\n' \
+           'failed   0\nskipped  2\nsplats   0 unexpected, 6 expected\n' in out
+    assert out.endswith('RESULT: PASS\n')
+
+
+def test_judge_recorded_lane_with_a_planted_report_fails(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a recorded WARNING, without its expect window, in the clean boot
+    lane = tmp_path / 'debug'
+    shutil.copytree(RECORDED_LANE, lane)
+    report = [line for line in (RECORDED_LANE.parent.parent / 'recorded_debug_warning.log')
+              .read_text().splitlines(keepends=True)
+              if 'gfpctx-expect' not in line and 'Linux version' not in line]
+    console = (lane / 'clean.console.log').read_text().splitlines(keepends=True)
+    console[300:300] = report
+    (lane / 'clean.console.log').write_text(''.join(console))
+    assert cli.main(['judge', str(lane)]) == 1
+    out = capsys.readouterr().out
+    assert 'splats   1 unexpected, 6 expected' in out
+    assert 'SPLAT  warning: WARNING: CPU: 1 PID: 2101 at kernel/sched/core.c:8654 ' \
+           '__might_sleep+0x4b/0x5e in __might_sleep (console line 303; trace: ' in out
+    assert out.endswith('RESULT: FAIL\n')
 
 
 def test_judge_errors_are_one_line(tmp_path: Path) -> None:
