@@ -120,3 +120,23 @@ def test_record_fixture_command(tmp_path: Path, capsys: pytest.CaptureFixture[st
                          'no/such: No such file')):
         with pytest.raises(SystemExit, match=error):
             cli.main(['record-fixture', str(log), *argv])
+
+
+def test_a_report_the_log_folds_into_another_may_stand_alone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # sysrq's panic 40 lines after an unexpected soft lockup: the log reads
+    # it as the lockup report's end, the cut of its own lines as an oops
+    log = ('[   71.166545] watchdog: BUG: soft lockup - CPU#0 stuck for 21s! [insmod:143]\n'
+           + '[   71.166546]  delay_tsc+0x5e/0xa0\n' * 40
+           + '[   74.666055] sysrq: Trigger a crash\n'
+           '[   74.666931] Kernel panic - not syncing: sysrq triggered crash\n'
+           '[   74.668162] Call Trace:\n'
+           '[   74.668356]  sysrq_handle_crash+0x1a/0x20\n')
+    assert [s.kind for s in scan(log)] == ['soft_lockup']
+    cut = fixture.record(log, fixture.ranges('42-45'))
+    assert [(s.kind, s.function) for s in scan(cut)] == [('oops', 'sysrq_handle_crash')]
+    # but trimming must not change how its lines read
+    monkeypatch.setattr(fixture, 'trim', lambda line: line.replace('+0x', ' '))
+    with pytest.raises(fixture.FixtureError, match='trimmed and hashed, the lines read '
+                       'differently'):
+        fixture.record(log, fixture.ranges('42-45'))

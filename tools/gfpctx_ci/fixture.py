@@ -18,7 +18,6 @@ numbers stay.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 
 from . import splat
@@ -105,7 +104,8 @@ def ranges(spec: str) -> list[int]:
 def record(text: str, keep: list[int], max_lines: int = MAX_LINES) -> str:
     """The kept lines (and the "Linux version" line), trimmed and hashed.
     Fails if the scanner reads a report of the kept lines differently in
-    the fixture than in the log, or if the fixture is over max_lines."""
+    the fixture than in the log or than in the lines as they were, or if
+    the fixture is over max_lines."""
     lines = text.replace('\r\n', '\n').split('\n')
     if keep and max(keep) >= len(lines):
         raise FixtureError(f"line {max(keep) + 1} is past the log's end "
@@ -115,12 +115,19 @@ def record(text: str, keep: list[int], max_lines: int = MAX_LINES) -> str:
     out = '\n'.join(hash_pointers(trim(lines[i])) for i in chosen) + '\n'
     if max_lines and len(chosen) > max_lines:
         raise FixtureError(f"{len(chosen)} lines, more than {max_lines}")
-    was = [s for s in splat.scan(text) if s.line_no - 1 in chosen]
     now = splat.scan(out)
-    for old, new in itertools.zip_longest(was, now):
-        if _reading(old) != _reading(new):
-            raise FixtureError(f"the scanner reads {_said(old, 'the log')} but "
-                               f"{_said(new, 'the fixture')}; cut the whole report")
+    # each report of the log that starts in the cut reads the same in it
+    # (a report the log takes as part of an earlier one may stand alone)
+    at = {report.line_no: report for report in now}
+    for old in splat.scan(text):
+        if old.line_no - 1 in chosen:
+            new = at.get(chosen.index(old.line_no - 1) + 1)
+            if _reading(old) != _reading(new):
+                raise FixtureError(f"the scanner reads {_said(old, 'the log')} but "
+                                   f"{_said(new, 'the fixture')}; cut the whole report")
+    raw = splat.scan('\n'.join(lines[i] for i in chosen))
+    if list(map(_reading, raw)) != list(map(_reading, now)):
+        raise FixtureError("trimmed and hashed, the lines read differently")
     return out
 
 
