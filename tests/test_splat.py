@@ -34,6 +34,12 @@ RECORDED = {
     'recorded_newest-debug_invalid_wait.log': [('lockdep', 4, 'gfpctx_call_alloc', False)],
     'recorded_newest-debug_oops.log': [('oops', 3, 'gfpctx_call_alloc', False)],
     'recorded_newest-debug_nmi_too_long.log': [],
+    # the stock lane's kernel with the kernel's own lib/test_lockup.ko and
+    # sysrq; the blamed function is the innermost frame
+    'recorded_stock_hung_task.log': [('hung_task', 2, '__schedule', False)],
+    'recorded_stock_soft_lockup.log': [('soft_lockup', 2, 'delay_tsc', False)],
+    'recorded_stock_oops.log': [('oops', 3, 'sysrq_handle_crash', False)],
+    'recorded_stock_rcu_stall.log': [('rcu_stall', 2, 'delay_tsc', False)],
     'recorded_newest-debug_boot.log': [
         # 7.x's WARNING header: "WARNING: file:line at func+off/len, CPU#n: comm/pid"
         ('warning', 198, '__alloc_workqueue', False),
