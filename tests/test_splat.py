@@ -35,11 +35,16 @@ RECORDED = {
     'recorded_newest-debug_oops.log': [('oops', 3, 'gfpctx_call_alloc', False)],
     'recorded_newest-debug_nmi_too_long.log': [],
     # the stock lane's kernel with the kernel's own lib/test_lockup.ko and
-    # sysrq; the blamed function is the innermost frame
+    # sysrq; the blamed function is the innermost frame (the report's own
+    # machinery here)
     'recorded_stock_hung_task.log': [('hung_task', 2, '__schedule', False)],
     'recorded_stock_soft_lockup.log': [('soft_lockup', 2, 'delay_tsc', False)],
     'recorded_stock_oops.log': [('oops', 3, 'sysrq_handle_crash', False)],
     'recorded_stock_rcu_stall.log': [('rcu_stall', 2, 'delay_tsc', False)],
+    # and with the kernel's own lkdtm: CORRUPT_LIST_ADD, EXHAUST_STACK
+    'recorded_stock_list_corruption.log': [
+        ('list_corruption', 5, '__list_add_valid_or_report', False)],
+    'recorded_stock_bug.log': [('bug', 4, '', False), ('oops', 5, 'recursive_loop', False)],
     'recorded_newest-debug_boot.log': [
         # 7.x's WARNING header: "WARNING: file:line at func+off/len, CPU#n: comm/pid"
         ('warning', 198, '__alloc_workqueue', False),
