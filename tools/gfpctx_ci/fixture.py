@@ -10,10 +10,10 @@ markers, so that the scanner reads the fixture as it read the log.
 Addresses are hashed as the kernel hashes %p (ptr_to_id()): a kernel or
 user address (ffff8880035c4000, 0x00007ffd1234abc0, [<ffffffff8112a0b4>])
 becomes a stable stand-in of the same width that keeps the region its
-first six digits name, derived from the address alone, so one address is one
-stand-in everywhere and recording again gives the same bytes. Function
-offsets (+0x5e/0xa0), register values below user space, sizes and line
-numbers stay.
+first six digits name, derived from the address alone, so one address
+is one stand-in everywhere and recording again gives the same bytes.
+Function offsets (+0x5e/0xa0), register values below user space, error
+values, sizes and line numbers stay.
 """
 from __future__ import annotations
 
