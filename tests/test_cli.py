@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -497,6 +498,37 @@ def test_bench_dry_run_prints_what_bench_boots(tmp_path: Path, monkeypatch: pyte
     assert [argv[argv.index('-append') + 1].split()[-1] for argv in booted[:2]] == [
         'gfpctx_bench=64,9', 'gfpctx_mode=bare']
     assert len(booted) == 4 and sorted(booted) == sorted(printed)
+
+
+RECORDED_LANE = Path(__file__).resolve().parent / 'data' / 'judge' / 'debug'
+
+
+def test_judge_recorded_lane_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    # the debug lane's out/ of a real run, trimmed (tests/data/README)
+    assert cli.main(['judge', str(RECORDED_LANE)]) == 0
+    out = capsys.readouterr().out
+    assert 'lane     debug\nkernel   6.12.117-gfpctx-debug\npassed   1189\n' \
+           'failed   0\nskipped  2\nsplats   0 unexpected, 6 expected\n' in out
+    assert out.endswith('RESULT: PASS\n')
+
+
+def test_judge_recorded_lane_with_a_planted_report_fails(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a recorded WARNING, without its expect window, in the clean boot
+    lane = tmp_path / 'debug'
+    shutil.copytree(RECORDED_LANE, lane)
+    report = [line for line in (RECORDED_LANE.parent.parent / 'recorded_debug_warning.log')
+              .read_text().splitlines(keepends=True)
+              if 'gfpctx-expect' not in line and 'Linux version' not in line]
+    console = (lane / 'clean.console.log').read_text().splitlines(keepends=True)
+    console[300:300] = report
+    (lane / 'clean.console.log').write_text(''.join(console))
+    assert cli.main(['judge', str(lane)]) == 1
+    out = capsys.readouterr().out
+    assert 'splats   1 unexpected, 6 expected' in out
+    assert 'SPLAT  warning: WARNING: CPU: 1 PID: 2101 at kernel/sched/core.c:8654 ' \
+           '__might_sleep+0x4b/0x5e in __might_sleep (console line 303; trace: ' in out
+    assert out.endswith('RESULT: FAIL\n')
 
 
 def test_bench_help_names_its_own_default_lane(capsys: pytest.CaptureFixture[str]) -> None:

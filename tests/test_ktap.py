@@ -56,6 +56,20 @@ def test_kselftest_nested_details() -> None:
         'kmemleak not available (CONFIG_DEBUG_KMEMLEAK=n)'
 
 
+def test_recorded_clean_boot() -> None:
+    # the debug lane's clean boot, as run_kselftest.sh wrote it (a whole
+    # recorded KTAP; tests/data/README)
+    result = load('judge/debug/clean.ktap')
+    assert result.plan == 6
+    assert [t.name.rsplit(' ', 1)[1] for t in result.tests] == [
+        'contexts.sh', 'ok_cells.sh', 'inject.sh', 'lifecycle.sh', 'fuzz.sh', 'pressure.sh']
+    assert [t.status for t in result.tests] == ['pass'] * 6
+    assert result.counts() == {'passed': 813, 'failed': 0, 'skipped': 2}
+    assert [t.reason for _, t in result.leaves() if t.status == 'skip'] == [
+        'no such cell here (vmalloc_nonblocking=no)', 'all available']
+    assert result.errors == [] and result.ok()
+
+
 def test_run_cut_off_by_a_crash() -> None:
     result = load('kselftest_crash.ktap')
     assert result.plan == 3

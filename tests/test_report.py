@@ -22,8 +22,11 @@ def ktap(name: str) -> KtapResult:
     return parse((DATA / name).read_text())
 
 
-def splats(name: str) -> list[Splat]:
-    return scan((DATA / name).read_text())
+def splats() -> list[Splat]:
+    """The expected reports of the debug lane's provoke boot, then the
+    unexpected ones of a newest-debug boot (both recorded)."""
+    return [*scan((DATA / 'judge/debug/provoke.console.log').read_text()),
+            *scan((DATA / 'recorded_newest-debug_boot.log').read_text())]
 
 
 def junit(tmp_path: Path, results: list[tuple[str, KtapResult]],
@@ -36,7 +39,7 @@ def junit(tmp_path: Path, results: list[tuple[str, KtapResult]],
 def test_junit_suites_and_testcases(tmp_path: Path) -> None:
     root = junit(tmp_path, [('clean', ktap('kselftest_clean.ktap')),
                             ('warns', ktap('kselftest_timeout.ktap'))],
-                 splats('console_warns.log'))
+                 splats())
     assert root.tag == 'testsuites'
     suites = root.findall('testsuite')
     assert [s.get('name') for s in suites] == [
@@ -46,9 +49,9 @@ def test_junit_suites_and_testcases(tmp_path: Path) -> None:
             clean.get('skipped')) == ('13', '1', '3')
     # 6 counted tests and one testcase for the KTAP errors
     assert (warns.get('tests'), warns.get('failures')) == ('7', '3')
-    assert (dmesg.get('tests'), dmesg.get('failures')) == ('3', '3')
+    assert (dmesg.get('tests'), dmesg.get('failures')) == ('4', '4')
     assert (root.get('tests'), root.get('failures'),
-            root.get('skipped')) == ('23', '7', '3')
+            root.get('skipped')) == ('24', '8', '3')
 
 
 def test_junit_testcase_details(tmp_path: Path) -> None:
@@ -73,14 +76,16 @@ def test_junit_testcase_details(tmp_path: Path) -> None:
 
 def test_junit_splats_and_ktap_errors(tmp_path: Path) -> None:
     root = junit(tmp_path, [('clean', ktap('kselftest_crash.ktap'))],
-                 splats('console_warns.log'))
+                 splats())
     names = [c.get('name') for c in
              root.findall("testsuite[@name='debug.dmesg']/testcase")]
-    assert names == ['splat: lockdep in gfpctx_run_spinlock',
-                     'splat: warning in __handle_irq_event_percpu',
-                     'splat: might_sleep in gfpctx_audit_probe']
+    assert names == ['splat: warning in __alloc_workqueue',
+                     'splat: lockdep in gfpctx_call_alloc',
+                     'splat: might_sleep in gfpctx_free_one',
+                     'splat: oops in gfpctx_call_alloc']
     failure = root.find("testsuite[@name='debug.dmesg']/testcase/failure")
-    assert failure.get('message') == 'WARNING: bad unlock balance detected!'
+    assert failure.get('message') == ('WARNING: kernel/workqueue.c:5938 at '
+                                      '__alloc_workqueue+0xe3/0x63b, CPU#1: modprobe/49')
     crash = root.find("testsuite[@name='debug.clean']")
     cut = crash.find("testcase[@name='ok_cells.sh']/failure")
     assert cut.get('type') == 'error'
@@ -99,7 +104,7 @@ def test_summary_fail() -> None:
     text = summary('debug', '6.12.117-gfpctx-debug',
                    [('clean', ktap('kselftest_clean.ktap')),
                     ('warns', ktap('kselftest_timeout.ktap'))],
-                   splats('console_warns.log'), 2.04, 61.26)
+                   splats(), 2.04, 61.26)
     lines = text.splitlines()
     assert lines[:8] == [
         'lane     debug',
@@ -107,7 +112,7 @@ def test_summary_fail() -> None:
         'passed   13',
         'failed   3',
         'skipped  3',
-        'splats   3 unexpected, 3 expected',
+        'splats   4 unexpected, 6 expected',
         'boot     2.0 s',
         'suite    61.3 s',
     ]
@@ -115,18 +120,19 @@ def test_summary_fail() -> None:
            'failed=3: fail' in lines
     assert 'FAIL   warns: warns.sh: timeout: 45 seconds' in lines
     assert 'SPLAT  might_sleep: BUG: sleeping function called from invalid ' \
-           'context at mm/slub.c:4119 in gfpctx_audit_probe ' \
-           '(console line 192; trace: dump_stack_lvl < __might_resched < ' \
-           '__kmalloc_noprof < gfpctx_audit_probe < gfpctx_run_write)' in lines
+           'context at mm/vmalloc.c:3495 in gfpctx_free_one ' \
+           '(console line 332; trace: dump_stack_lvl < __might_resched < vfree < ' \
+           'gfpctx_free_one < gfpctx_run_batch < gfpctx_fire_spinlock < gfpctx_job_run < ' \
+           'gfpctx_run_write < ...)' in lines
     assert sum(line.startswith('KTAP ') for line in lines) == 2
     assert lines[-1] == 'RESULT: FAIL'
 
 
 def test_summary_pass_and_no_results() -> None:
-    expected_only = [s for s in splats('console_warns.log') if s.expected]
+    expected_only = [s for s in splats() if s.expected]
     text = summary('debug', 'k', [('clean', parse(CLEAN_KTAP))],
                    expected_only, 1.0, 2.0)
-    assert 'splats   0 unexpected, 3 expected' in text
+    assert 'splats   0 unexpected, 6 expected' in text
     assert text.endswith('RESULT: PASS\n')
     assert summary('debug', 'k', [], [], 0, 0).endswith('RESULT: FAIL\n')
 
@@ -168,7 +174,7 @@ def test_junit_names_unique_within_a_suite(tmp_path: Path) -> None:
     are. Every suite's testcase names are then unique."""
     root = junit(tmp_path, [('clean', ktap('kselftest_repeated_names.ktap')),
                             ('warns', ktap('kselftest_timeout.ktap'))],
-                 splats('console_warns.log'))
+                 splats())
     for suite in root.findall('testsuite'):
         names = [c.get('name') for c in suite.findall('testcase')]
         assert len(names) == len(set(names)), suite.get('name')

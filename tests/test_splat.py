@@ -1,12 +1,13 @@
 """Tests of tools/gfpctx_ci/splat.py on recorded console logs."""
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
 
-from gfpctx_ci.splat import Splat, scan, unexpected  # noqa: E402
+from gfpctx_ci.splat import _PATTERNS, Splat, scan, unexpected  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / 'data'
 
@@ -19,57 +20,116 @@ def summary(splats: list[Splat]) -> list[tuple[str, int, str, bool]]:
     return [(s.kind, s.line_no, s.function, s.expected) for s in splats]
 
 
-def test_provoked_boot() -> None:
-    assert summary(load('console_warns.log')) == [
-        # GFP_KERNEL in a timer: lockdep's fs_reclaim report, then the BUG
-        ('lockdep', 12, 'gfpctx_alloc_one', True),
-        ('might_sleep', 87, 'gfpctx_alloc_one', True),
-        # vmalloc under a spinlock; gfpctx_alloc_one.isra.0 in the trace
-        ('might_sleep', 118, 'gfpctx_alloc_one', True),
-        # inside a window, but of an undeclared kind
-        ('lockdep', 146, 'gfpctx_run_spinlock', False),
-        # after the end marker
-        ('warning', 168, '__handle_irq_event_percpu', False),
-        ('might_sleep', 192, 'gfpctx_audit_probe', False),
-    ]
-
-
-def test_newest_debug_boot() -> None:
-    # Recorded on the newest-debug lane (7.3.4) with the module of
-    # 207c8a8: its workqueue without WQ_PERCPU, ok cells in raw wait
-    # contexts, kvfree() of a vmalloc'd object under a spinlock, and
-    # kvmalloc(16 MiB, GFP_ATOMIC) in hard IRQ.
-    splats = load('console_newest_debug.log')
-    assert summary(splats) == [
+# Every recorded fixture (README) and what the scanner reads in it:
+# (kind, line, blamed function, expected) of each report.
+RECORDED = {
+    'recorded_debug_might_sleep.log': [('might_sleep', 3, 'gfpctx_call_alloc', True)],
+    'recorded_debug_lockdep.log': [('lockdep', 5, 'gfpctx_call_alloc', True)],
+    'recorded_debug_warning.log': [('warning', 5, '__might_sleep', True)],
+    'recorded_kasan_might_sleep.log': [('might_sleep', 3, 'gfpctx_call_alloc', True)],
+    'recorded_kasan_no_report.log': [],
+    'recorded_newest-debug_might_sleep.log': [('might_sleep', 3, 'gfpctx_call_alloc', True)],
+    'recorded_newest-debug_lockdep.log': [('lockdep', 5, 'gfpctx_call_alloc', True)],
+    'recorded_newest-debug_warning.log': [('warning', 5, '__might_sleep', True)],
+    'recorded_newest-debug_invalid_wait.log': [('lockdep', 4, 'gfpctx_call_alloc', False)],
+    'recorded_newest-debug_oops.log': [('oops', 3, 'gfpctx_call_alloc', False)],
+    'recorded_newest-debug_nmi_too_long.log': [],
+    # the stock lane's kernel with the kernel's own lib/test_lockup.ko and
+    # sysrq; the blamed function is the innermost frame (the report's own
+    # machinery here)
+    'recorded_stock_hung_task.log': [('hung_task', 2, '__schedule', False)],
+    'recorded_stock_soft_lockup.log': [('soft_lockup', 2, 'delay_tsc', False)],
+    'recorded_stock_oops.log': [('oops', 3, 'sysrq_handle_crash', False)],
+    'recorded_stock_rcu_stall.log': [('rcu_stall', 2, 'delay_tsc', False)],
+    # and with the kernel's own lkdtm: CORRUPT_LIST_ADD, EXHAUST_STACK
+    'recorded_stock_list_corruption.log': [
+        ('list_corruption', 5, '__list_add_valid_or_report', False)],
+    'recorded_stock_bug.log': [('bug', 4, '', False), ('oops', 5, 'recursive_loop', False)],
+    'recorded_newest-debug_boot.log': [
         # 7.x's WARNING header: "WARNING: file:line at func+off/len, CPU#n: comm/pid"
         ('warning', 198, '__alloc_workqueue', False),
         # lockdep's RT lock nesting check; the line starts with '['
         ('lockdep', 256, 'gfpctx_call_alloc', False),
         ('might_sleep', 332, 'gfpctx_free_one', False),
         ('oops', 367, 'gfpctx_call_alloc', False),
-    ]
-    assert splats[0].title == ('WARNING: kernel/workqueue.c:5938 at '
-                               '__alloc_workqueue+0xe3/0x63b, CPU#1: modprobe/49')
-    assert splats[1].title == '[ BUG: Invalid wait context ]'
-    assert splats[3].title == 'kernel BUG at mm/vmalloc.c:3228!'
+    ],
+}
 
 
-def test_titles() -> None:
-    splats = load('console_warns.log')
-    assert splats[0].title == 'WARNING: inconsistent lock state'
-    assert splats[1].title == ('BUG: sleeping function called from invalid'
-                               ' context at include/linux/sched/mm.h:321')
-    assert splats[4].title.startswith(
-        'WARNING: CPU: 1 PID: 143 at kernel/irq/handle.c:161 ')
+def test_recorded_reports() -> None:
+    recorded = sorted(p.name for p in DATA.glob('recorded_*.log'))
+    assert recorded == sorted(RECORDED)
+    assert {name: summary(load(name)) for name in recorded} == RECORDED
+    readme = (DATA / 'README').read_text()
+    assert [name for name in recorded if name not in readme] == []
+
+
+def test_every_kind_has_a_fixture() -> None:
+    """Each kind of the scanner is in a recorded log, or invented and
+    listed in the README's table of invented kinds (with why)."""
+    kinds = {kind for kind, _ in _PATTERNS}
+    recorded = {s.kind for name in RECORDED for s in load(name)}
+    invented = {s.kind for s in load('invented_reports.log')}
+    readme = (DATA / 'README').read_text()
+    table = readme[readme.index('    kind             what would make one'):]
+    listed = set(re.findall(r'^    (\w+) ', table, re.M)) - {'kind'}
+    assert kinds - recorded - listed == set(), 'kinds without a fixture'
+    assert listed == kinds - recorded, 'the README lists recorded kinds as invented'
+    assert listed <= invented
+
+
+def test_recorded_titles() -> None:
+    titles = {name: [s.title for s in load(name)] for name in RECORDED}
+    assert titles['recorded_debug_might_sleep.log'] == [
+        'BUG: sleeping function called from invalid context at include/linux/sched/mm.h:321']
+    assert titles['recorded_debug_lockdep.log'] == ['WARNING: inconsistent lock state']
+    assert titles['recorded_debug_warning.log'] == [
+        'WARNING: CPU: 1 PID: 2101 at kernel/sched/core.c:8654 __might_sleep+0x4b/0x5e']
+    assert titles['recorded_newest-debug_warning.log'] == [
+        'WARNING: kernel/sched/core.c:9187 at __might_sleep+0x33/0x4c, '
+        'CPU#1: gfpctx_cells/2002']
+    assert titles['recorded_newest-debug_boot.log'][1:] == [
+        '[ BUG: Invalid wait context ]',
+        'BUG: sleeping function called from invalid context at mm/vmalloc.c:3495',
+        'kernel BUG at mm/vmalloc.c:3228!']
+
+
+def test_recorded_traces() -> None:
+    # a timer's GFP_KERNEL: lockdep's fs_reclaim report in softirq, its own
+    # frames in the trace but not blamed
+    lockdep = load('recorded_debug_lockdep.log')[0]
+    assert lockdep.frames[:8] == (
+        'dump_stack_lvl', 'print_usage_bug', 'mark_lock', '__lock_acquire', 'lock_acquire',
+        '__fs_reclaim_acquire', 'might_alloc', '__kmalloc_noprof')
+    assert 'call_timer_fn' in lockdep.frames
+    # "? " frames are left out
+    might = load('recorded_debug_might_sleep.log')[0]
+    assert might.frames[:4] == ('dump_stack_lvl', '__might_resched', '__kmalloc_noprof',
+                                'gfpctx_call_alloc')
+
+
+def test_recorded_report_outside_its_window_kind_is_unexpected() -> None:
+    # the same lockdep report, in a window that declares might_sleep only
+    text = (DATA / 'recorded_debug_lockdep.log').read_text().replace(
+        'kind=might_sleep kind=lockdep kind=warning', 'kind=might_sleep')
+    assert summary(scan(text)) == [('lockdep', 5, 'gfpctx_call_alloc', False)]
+    # and after the window's end
+    lines = (DATA / 'recorded_debug_warning.log').read_text().splitlines()
+    end = lines.pop()
+    assert end.endswith('gfpctx-expect: end')
+    lines.insert(2, end)
+    assert summary(scan('\n'.join(lines))) == [('warning', 6, '__might_sleep', False)]
 
 
 def test_unexpected() -> None:
-    splats = load('console_warns.log')
-    assert [s.line_no for s in unexpected(splats)] == [146, 168, 192]
+    splats = load('recorded_newest-debug_boot.log')
+    assert [s.line_no for s in unexpected(splats)] == [198, 256, 332, 367]
+    assert unexpected(load('recorded_debug_might_sleep.log')) == []
 
 
-def test_every_kind_once_per_report() -> None:
-    assert summary(load('console_splats.log')) == [
+def test_invented_kinds_once_per_report() -> None:
+    # invented: no lane makes these (tests/data/README)
+    assert summary(load('invented_reports.log')) == [
         ('kasan', 7, 'gfpctx_stats_show', False),
         # two objects and the count line: one report
         ('kmemleak', 37, 'gfpctx_alloc_one', False),
@@ -152,24 +212,18 @@ def test_panic_after_an_expected_splat_is_not_hidden() -> None:
 
 def test_window_func_prefix_is_enforced() -> None:
     # func=gfpctx_: a report with a gfpctx_ frame is expected, one from
-    # elsewhere in the same window is not.
-    text = ('[    1.000000] gfpctx-expect: begin kind=might_sleep func=gfpctx_\n'
-            '[    1.000001] BUG: sleeping function called from invalid '
-            'context at mm/slub.c:4119\n'
-            '[    1.000002] Call Trace:\n'
-            '[    1.000003]  __might_resched+0x1c8/0x280\n'
-            '[    1.000004]  gfpctx_alloc_one+0x5e/0xa0 [gfpctx]\n'
-            '[    1.000005] ---[ end trace 0000000000000000 ]---\n'
-            '[    1.100000] BUG: sleeping function called from invalid '
-            'context at mm/slub.c:4119\n'
-            '[    1.100001] Call Trace:\n'
-            '[    1.100002]  __might_resched+0x1c8/0x280\n'
-            '[    1.100003]  some_driver_probe+0x5e/0xa0 [somedrv]\n'
-            '[    1.100004] ---[ end trace 0000000000000000 ]---\n'
-            '[    1.200000] gfpctx-expect: end\n')
+    # elsewhere in the same window (test_lockup's soft lockup) is not.
+    def report(name: str) -> list[str]:
+        return [line for line in (DATA / name).read_text().splitlines()[1:]
+                if 'gfpctx-expect' not in line]
+    text = '\n'.join(['[  114.000000] gfpctx-expect: begin kind=might_sleep,soft_lockup '
+                      'func=gfpctx_',
+                      *report('recorded_debug_might_sleep.log'),
+                      *report('recorded_stock_soft_lockup.log'),
+                      '[  200.000000] gfpctx-expect: end'])
     assert summary(scan(text)) == [
-        ('might_sleep', 2, 'gfpctx_alloc_one', True),
-        ('might_sleep', 7, 'some_driver_probe', False)]
+        ('might_sleep', 2, 'gfpctx_call_alloc', True),
+        ('soft_lockup', 39, 'delay_tsc', False)]
 
 
 def test_window_left_open_closes_after_window_s() -> None:

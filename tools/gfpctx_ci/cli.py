@@ -82,6 +82,39 @@ def cmd_judge(args: argparse.Namespace) -> int:
     return 0 if outcome.passed else 1
 
 
+def cmd_record_fixture(args: argparse.Namespace) -> int:
+    """One report (or windows of lines) of a console log, trimmed and its
+    addresses hashed, as a fixture of tests/data."""
+    from . import fixture, splat
+    if bool(args.report) == bool(args.lines):
+        raise SystemExit("gfpctx-ci: record-fixture: give --report KIND[:N] or --lines")
+    try:
+        text = args.log.read_text(errors="replace")
+        if args.report:
+            kind, _, nth = args.report.partition(":")
+            if kind not in dict(splat._PATTERNS):
+                raise fixture.FixtureError(f"{kind!r}: not a report kind of the scanner")
+            if nth and not nth.isdigit():
+                raise fixture.FixtureError(f"{nth!r}: want the report's number, 1 or more")
+            keep = fixture.report_lines(text, kind, int(nth or 1), args.before)
+        else:
+            keep = fixture.ranges(args.lines)
+        out = fixture.record(text, keep, args.max_lines)
+        if args.output:
+            args.output.write_text(out)
+        else:
+            sys.stdout.write(out)
+    except fixture.FixtureError as err:
+        raise SystemExit(f"gfpctx-ci: record-fixture: {args.log}: {err}") from None
+    except OSError as err:
+        raise SystemExit(f"gfpctx-ci: record-fixture: {err.filename}: {err.strerror}") from None
+    reports = splat.scan(out)
+    print(f"gfpctx-ci: record-fixture: {out.count(chr(10))} lines; "
+          + (", ".join(f"{s.kind} in {s.function or '?'}"
+                       f"{' (expected)' if s.expected else ''}" for s in reports)
+             or "no report"), file=sys.stderr)
+    return 0
+
 def request(args: argparse.Namespace, lane: lanes.Lane) -> pipeline.Request:
     """The pipeline's request of run's (or check's) arguments."""
     return pipeline.Request(out=Path(args.out) / lane.name, kernel=args.kernel, kdir=args.kdir,
@@ -462,6 +495,32 @@ def parser() -> argparse.ArgumentParser:
     judge.add_argument("--out", metavar="DIR", help="write summary.txt and junit.xml (and the KTAP, "
                        "for kunit.py) here (default: print only)")
     judge.set_defaults(func=cmd_judge)
+    record = sub.add_parser(
+        "record-fixture", help="cut one kernel report (or windows of lines) out of a "
+        "console log, trimmed and its addresses hashed, as a test fixture",
+        description="Cut a fixture for tests/data out of a console log: the report "
+        "as the scanner finds it (with its expect window's markers) or the lines "
+        "asked, and the log's 'Linux version' line; carriage returns, terminal "
+        "escapes and trailing blanks dropped, and each address (ffff888..., "
+        "[<ffffffff...>], 0x7ff...) replaced by a stable stand-in of the same "
+        "width, as the kernel hashes %%p. Fails if the scanner reads a report "
+        "differently in the fixture than in the log.",
+        epilog="example: tools/gfpctx-ci record-fixture out/debug/provoke.console.log "
+        "--report lockdep --before 2 -o tests/data/recorded_debug_lockdep.log")
+    record.add_argument("log", type=Path, help="the console log")
+    record.add_argument("--report", metavar="KIND[:N]",
+                        help="the Nth report of this kind (default: the first), "
+                        "e.g. might_sleep, lockdep:2")
+    record.add_argument("--lines", metavar="FIRST-LAST[,FIRST-LAST]",
+                        help="these lines (1-based, inclusive) instead of a report")
+    record.add_argument("--before", type=int, default=0, metavar="N",
+                        help="with --report, also the N lines above its first (e.g. "
+                        "lockdep's rule and blank line)")
+    record.add_argument("--max-lines", type=int, default=120, metavar="N",
+                        help="fail if the fixture is longer (default 120; 0: no limit)")
+    record.add_argument("-o", "--output", type=Path, metavar="FILE",
+                        help="write the fixture here (default: standard output)")
+    record.set_defaults(func=cmd_record_fixture)
     lint = sub.add_parser("lint", help="checkpatch --strict on the C sources, shellcheck on "
                           "the scripts, docutils on the documentation, mypy --strict on "
                           "the runner, actionlint and "

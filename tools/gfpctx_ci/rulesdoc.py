@@ -10,6 +10,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Hashable, TypeVar
 
 from . import whys
 
@@ -131,10 +132,13 @@ def _wrap(text: str, first: str = '- ', rest: str = '  ') -> str:
                                    break_on_hyphens=False))
 
 
-def _grouped(items: dict[str, object]) -> list[tuple[list[str], object]]:
+V = TypeVar('V', bound=Hashable)
+
+
+def _grouped(items: dict[str, V]) -> list[tuple[list[str], V]]:
     """The keys of items grouped by equal value, in the order of each
     value's first key."""
-    groups: dict[object, list[str]] = {}
+    groups: dict[V, list[str]] = {}
     for key, value in items.items():
         groups.setdefault(value, []).append(key)
     return [(keys, value) for value, keys in groups.items()]
@@ -178,9 +182,9 @@ def render(rules: list[Rule]) -> str:
     items = []
     for ctxs, row in _grouped(rows):
         # allocators together where their verdicts and their masks agree
-        cells = [_wrap(f'{", ".join(names)}: {cell}', '  - ', '    ')
-                 for names, (cell, _) in _grouped({a: (c, takes[a]) for a, c in row})]
-        items.append(_wrap(f'{_contexts(ctxs, cls)}:') + '\n\n' + '\n'.join(cells))
+        subs = [_wrap(f'{", ".join(names)}: {cell}', '  - ', '    ')
+                for names, (cell, _) in _grouped({a: (c, takes[a]) for a, c in row})]
+        items.append(_wrap(f'{_contexts(ctxs, cls)}:') + '\n\n' + '\n'.join(subs))
     return '\n\n'.join(items)
 
 
