@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import shlex
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -572,3 +573,15 @@ def test_source_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / 'Makefile').write_text('TEST_FILES := x.sh\n')
     with pytest.raises(settings.SettingsError, match='no TEST_PROGS'):
         pipeline.source_tests()
+
+
+def test_a_closed_pipe_is_quiet() -> None:
+    # `gfpctx-ci rules ... | head -n 1`: no traceback, no error line
+    tool = Path(__file__).resolve().parents[1] / 'tools' / 'gfpctx-ci'
+    proc = subprocess.Popen([sys.executable, str(tool), 'rules'],  # 600 KB
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 1 and err == b'', err

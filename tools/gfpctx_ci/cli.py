@@ -6,6 +6,7 @@ verdict from logs a run or another system left (judge)."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -571,6 +572,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(f"gfpctx-ci: {args.command}: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`| head`): quiet, as Python's documentation
+        # of signal handling advises, and no flush error at exit either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as err:
         print(f"gfpctx-ci: {args.command}: {os_error(err)}", file=sys.stderr)
         return 2
