@@ -12,8 +12,8 @@ from pathlib import Path
 from . import kernel, shell
 
 REPO = kernel.REPO
-MODULE_SOURCES = REPO / "module"
 SELFTESTS = REPO / "selftests" / "gfpctx"
+MODULE_SOURCES = SELFTESTS / "module"
 _BUILD_PRODUCTS = ("*.o", "*.ko", "*.mod", "*.mod.c", ".*.cmd", "Module.symvers",
                    "modules.order", ".tmp_versions")
 
