@@ -221,9 +221,9 @@ def run_lane(args: argparse.Namespace, lane: lanes.Lane) -> Outcome:
     out = Path(args.out) / lane.name
     out.mkdir(parents=True, exist_ok=True)
     kern = get_kernel(lane, args)
-    module = build.build_module(kern.kdir, out / "module")
-    kselftest = build.install_kselftest(out / "kselftest")
-    tests = select_tests(build.test_list(kselftest), args.tests) if kselftest else []
+    kselftest = out / "kselftest"
+    module = build.install_kselftest(kselftest, kern.kdir)
+    tests = select_tests(build.test_list(kselftest), args.tests)
     initrd = initramfs.build(out / "initramfs", out / "initramfs.cpio.gz",
                              kern.release, module, kselftest)
     per_test = (args.test_timeout or test_timeout_s(kselftest)) + TEST_MARGIN_S
@@ -264,7 +264,10 @@ def dry_run(args: argparse.Namespace, lane: lanes.Lane) -> None:
     image, kdir = ((args.kernel, args.kdir) if args.kernel
                    else kernel.planned_paths(lane))
     print(f"kernel {image}\nKDIR   {kdir}", flush=True)
-    shell.echo(["make", "-C", str(out / "module"), f"KDIR={kdir}"])
+    # The cached tree is not extracted for a dry run: named, not looked up.
+    shell.echo(["make", "-C", f"<{kernel.SOURCE_PACKAGE}>/tools/testing/selftests",
+                "TARGETS=gfpctx", f"KDIR={kdir}",
+                f"INSTALL_PATH={out / 'kselftest'}", "install"])
     tests = [t for t in (args.tests or "").split(",") if t]
     nprovoke = args.provoke_boots or lane.provoke_boots
     default = ([("all", ["<all>"])] if args.one_boot else
@@ -508,7 +511,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     try:
         kern = get_kernel(lane, args)
-        module = build.build_module(kern.kdir, out / "module")
+        module = build.install_kselftest(out / "kselftest", kern.kdir)
         initrd = initramfs.build(out / "initramfs", out / "initramfs.cpio.gz",
                                  kern.release, module, None)
     except (kernel.KernelError, build.BuildError, shell.CommandError) as err:
