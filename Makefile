@@ -20,10 +20,13 @@ run_args = --lane $(LANE) --out $(OUT) \
 module_kdir = $(or $(KDIR),$(wildcard /lib/modules/$(shell uname -r)/build),\
 	$(shell $(CI) kernel --lane stock --print kdir))
 
+# gfpctx.ko's sources, in the kselftest target that builds it too.
+MODULE_DIR := selftests/gfpctx/module
+
 all: module
 
 module:
-	$(MAKE) -C module KDIR=$(module_kdir)
+	$(MAKE) -C $(MODULE_DIR) KDIR=$(module_kdir)
 
 # The lanes named (LANE, LANES, BENCH_LANE), checked by the runner when
 # make reads this file, before anything is installed or built: a typo
@@ -81,7 +84,7 @@ ci-local: node-deps
 		--variable GFPCTX_CACHE=$(CI_LOCAL_CACHE) 'gfpctx: [$(LANE)]'
 
 install: module
-	$(MAKE) -C module KDIR=$(module_kdir) modules_install
+	$(MAKE) -C $(MODULE_DIR) KDIR=$(module_kdir) modules_install
 
 kselftest-install:
 	@test -n "$(KSRC)" || { echo "usage: make kselftest-install KSRC=<kernel tree>"; exit 2; }
@@ -91,7 +94,7 @@ kselftest-install:
 	cp -r selftests/gfpctx $(KSRC)/tools/testing/selftests/gfpctx
 
 clean:
-	-$(MAKE) -C module KDIR=$(module_kdir) clean
+	-$(MAKE) -C $(MODULE_DIR) KDIR=$(module_kdir) clean
 	rm -rf $(OUT)
 
 help:

@@ -450,15 +450,14 @@ def fake_prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[
     image, kdir = tmp_path / 'bzImage', tmp_path / 'kdir'
     monkeypatch.setattr(kernel, 'get', lambda lane, i, k: kernel.Kernel(
         image, kdir, '6.12.0-test', 0.0, True))
-    monkeypatch.setattr(build, 'build_module', lambda kdir, work: work / 'gfpctx.ko')
 
-    def install(path: Path) -> Path:
+    def install(path: Path, kdir: Path) -> Path:
         (path / 'gfpctx').mkdir(parents=True)
         (path / 'kselftest-list.txt').write_text(
             ''.join(f'gfpctx:{t}\n' for t in pipeline.source_tests()))
         (path / 'gfpctx' / 'settings').write_text(
             (build.SELFTESTS / 'settings').read_text())
-        return path
+        return path / build.MODULE_KO
     monkeypatch.setattr(build, 'install_kselftest', install)
     monkeypatch.setattr(initramfs, 'build', lambda stage, initrd, *rest: initrd)
     booted: list[list[str]] = []

@@ -35,7 +35,7 @@ INSTALL_DEPS = REPO / 'tools/install-deps'
 PYTHON_SOURCES = (*sorted((REPO / 'tools/gfpctx_ci').glob('*.py')), REPO / 'tools/gfpctx-ci',
                   *sorted((REPO / 'tests').glob('*.py')))
 SH_SOURCES = (INSTALL_DEPS, REPO / '.ci/run')
-MAKEFILES = (REPO / 'Makefile', REPO / 'module/Makefile')
+MAKEFILES = (REPO / 'Makefile', REPO / 'selftests/gfpctx/module/Makefile')
 # tools/guest/ and selftests/ run in the guest, under its busybox: not here.
 
 # What the kernel's build and the kselftest install run (or read) that

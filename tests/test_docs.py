@@ -1,6 +1,6 @@
 """Tests of the documentation's reference parts against the code. Each
-test derives a list from the code (module/*.c and gfpctx.h, the
-Makefile and `make help`, the argparse parser of tools/gfpctx_ci/cli.py,
+test derives a list from the code (selftests/gfpctx/module/*.c and
+gfpctx.h, the Makefile and `make help`, the argparse parser of tools/gfpctx_ci/cli.py,
 the knobs selftests/gfpctx/*.sh and tools/ read, tools/gfpctx_ci/lanes.py)
 and compares it, as a set, with the list README.md,
 Documentation/gfpctx.rst (the module, its debugfs interface, the rules,
@@ -32,7 +32,7 @@ DOC = REPO / 'Documentation/gfpctx.rst'
 CI_DOC = REPO / 'Documentation/gfpctx-ci.rst'
 DOCS = (DOC, CI_DOC)
 README = REPO / 'README.md'
-MODULE = REPO / 'module'
+MODULE = REPO / 'selftests/gfpctx/module'
 SELFTESTS = REPO / 'selftests/gfpctx'
 ERRNOS = frozenset(name for name in dir(errno) if re.fullmatch(r'E[A-Z0-9]+', name))
 

@@ -1,5 +1,6 @@
 """Tests of tools/gfpctx_ci/whys.py: the one table of what each verdict
-and why code means, against module/rules.c and the lanes' rules data."""
+and why code means, against selftests/gfpctx/module/rules.c and the
+lanes' rules data."""
 from __future__ import annotations
 
 import sys
@@ -12,7 +13,7 @@ sys.path.insert(0, str(REPO / 'tools'))
 
 from gfpctx_ci import rulesdoc, whys  # noqa: E402
 
-RULES_C = (REPO / 'module' / 'rules.c').read_text()
+RULES_C = (REPO / 'selftests/gfpctx/module/rules.c').read_text()
 
 
 def test_module_whys_reads_every_rule_under_any_ifdef() -> None:
@@ -35,8 +36,8 @@ def test_the_table_has_every_why_code_of_the_module_and_no_other() -> None:
     module = whys.module_whys(RULES_C)
     missing = sorted(set(module) - set(whys.WHYS))
     extra = sorted(set(whys.WHYS) - set(module))
-    assert not missing, f'module/rules.c codes missing from whys.WHYS: {missing}'
-    assert not extra, f'whys.WHYS codes module/rules.c does not have: {extra}'
+    assert not missing, f'selftests/gfpctx/module/rules.c codes missing from whys.WHYS: {missing}'
+    assert not extra, f'whys.WHYS codes selftests/gfpctx/module/rules.c does not have: {extra}'
 
 
 def test_each_code_gives_the_verdict_the_module_gives() -> None:

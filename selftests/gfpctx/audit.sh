@@ -440,7 +440,7 @@ if gfpctx_load; then
 	[ "$(cat "$GFPCTX_TMP/audit.reload")" = "entries=0 overflow=0 state=off" ]
 	gfpctx_result $? "$desc"
 else
-	gfpctx_msg "modprobe gfpctx failed"
+	gfpctx_msg "loading gfpctx failed"
 	ktap_test_fail "$desc"
 fi
 

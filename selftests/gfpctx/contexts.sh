@@ -147,7 +147,7 @@ if gfpctx_load; then
 	ktap_test_pass "module loads"
 else
 	ktap_test_fail "module loads"
-	ktap_exit_fail_msg "modprobe gfpctx failed"
+	ktap_exit_fail_msg "loading gfpctx failed"
 fi
 gfpctx_snapshot_tables
 ctxs="$GFPCTX_TMP/contexts"

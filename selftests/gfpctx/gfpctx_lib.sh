@@ -15,6 +15,8 @@ GFPCTX_DEBUGFS=/sys/kernel/debug
 GFPCTX_DIR=$GFPCTX_DEBUGFS/gfpctx
 DIR=${DIR:?set DIR before sourcing gfpctx_lib.sh}
 GFPCTX_WRITE=$DIR/gfpctx_write
+GFPCTX_KO=$DIR/module/gfpctx.ko
+GFPCTX_INSMOD=
 GFPCTX_TMP=
 GFPCTX_LOADED_BY_US=0
 GFPCTX_MARK=0
@@ -123,12 +125,25 @@ gfpctx_loaded() {
 	grep -q '^gfpctx ' /proc/modules 2>/dev/null
 }
 
-gfpctx_have_module() {
-	gfpctx_loaded && return 0
+# gfpctx_modprobe_finds: whether modprobe finds gfpctx in /lib/modules.
+gfpctx_modprobe_finds() {
 	# kmod's modprobe knows -n; busybox's does not: look at modules.dep.
 	modprobe -q -n gfpctx 2>/dev/null && return 0
 	grep -Eq '(^|/)gfpctx\.ko' "/lib/modules/$(uname -r)/modules.dep" \
 		2>/dev/null
+}
+
+# gfpctx_have_module: whether the module can be loaded (or is), and how:
+# GFPCTX_INSMOD is empty for modprobe, else the gfpctx.ko the target
+# built and installed beside the scripts (TEST_GEN_MODS_DIR), for insmod.
+gfpctx_have_module() {
+	GFPCTX_INSMOD=
+	gfpctx_modprobe_finds && return 0
+	if [ -f "$GFPCTX_KO" ]; then
+		GFPCTX_INSMOD=$GFPCTX_KO
+		return 0
+	fi
+	gfpctx_loaded
 }
 
 # gfpctx_load: a fresh instance of the module.
@@ -138,7 +153,11 @@ gfpctx_load() {
 	if gfpctx_loaded; then
 		gfpctx_unload || return 1
 	fi
-	modprobe gfpctx || return 1
+	if [ -n "$GFPCTX_INSMOD" ]; then
+		insmod "$GFPCTX_INSMOD" || return 1
+	else
+		modprobe gfpctx || return 1
+	fi
 	GFPCTX_LOADED_BY_US=1
 	while [ ! -e "$GFPCTX_DIR/run" ]; do
 		i=$((i + 1))
@@ -187,7 +206,9 @@ gfpctx_prepare() {
 		mount -t debugfs none "$GFPCTX_DEBUGFS" 2>/dev/null ||
 			gfpctx_skip_all "debugfs not mounted, cannot mount it"
 	fi
-	gfpctx_have_module || gfpctx_skip_all "gfpctx module not found"
+	gfpctx_have_module || gfpctx_skip_all "gfpctx module not found:" \
+		"modprobe cannot find gfpctx and $GFPCTX_KO is missing"
+	[ -n "$GFPCTX_INSMOD" ] && gfpctx_msg "module: $GFPCTX_INSMOD"
 	GFPCTX_TMP=$(mktemp -d) || gfpctx_skip_all "mktemp -d failed"
 	trap gfpctx_cleanup EXIT
 	if sleep 0.1 2>/dev/null; then
@@ -201,7 +222,7 @@ gfpctx_prepare() {
 # gfpctx_setup: gfpctx_prepare, then a fresh instance of the module.
 gfpctx_setup() {
 	gfpctx_prepare
-	gfpctx_load || { gfpctx_header; ktap_exit_fail_msg "modprobe gfpctx failed"; }
+	gfpctx_load || { gfpctx_header; ktap_exit_fail_msg "loading gfpctx failed"; }
 	gfpctx_snapshot_tables
 }
 

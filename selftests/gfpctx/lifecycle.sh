@@ -49,7 +49,7 @@ start_mark=$GFPCTX_MARK
 
 gfpctx_kmemleak_clear
 
-gfpctx_load || ktap_exit_fail_msg "modprobe gfpctx failed"
+gfpctx_load || ktap_exit_fail_msg "loading gfpctx failed"
 gfpctx_snapshot_tables
 gfpctx_pick_cells > "$GFPCTX_TMP/cells"
 # shellcheck disable=SC2086

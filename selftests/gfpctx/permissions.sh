@@ -76,7 +76,7 @@ have_nobody() {
 gfpctx_header
 gfpctx_prepare
 gfpctx_log_mark
-gfpctx_load || ktap_exit_fail_msg "modprobe gfpctx failed"
+gfpctx_load || ktap_exit_fail_msg "loading gfpctx failed"
 gfpctx_snapshot_tables
 
 find "$GFPCTX_DIR" -type f | sort > "$GFPCTX_TMP/files"

@@ -249,7 +249,7 @@ ktap_set_plan 24
 
 gfpctx_kmemleak_clear
 
-gfpctx_load || ktap_exit_fail_msg "modprobe gfpctx failed"
+gfpctx_load || ktap_exit_fail_msg "loading gfpctx failed"
 gfpctx_snapshot_tables
 
 total=$(meminfo_kb MemTotal)

@@ -104,7 +104,7 @@ iteration() {
 		gfpctx_nap
 	fi
 	if ! gfpctx_load; then
-		GFPCTX_WHY="modprobe failed"
+		GFPCTX_WHY="loading gfpctx failed"
 	fi
 	[ $mode -ne 1 ] && start_writers "$job"
 	case $mode in
@@ -182,7 +182,7 @@ ktap_set_plan $((1 + 4 + CHUNKS + 2))
 
 gfpctx_kmemleak_clear
 
-gfpctx_load || ktap_exit_fail_msg "modprobe gfpctx failed"
+gfpctx_load || ktap_exit_fail_msg "loading gfpctx failed"
 gfpctx_snapshot_tables
 contexts=$(race_contexts | tr '\n' ' ')
 contexts=${contexts% }
@@ -190,8 +190,8 @@ gfpctx_msg "race contexts: $contexts"
 [ -n "$contexts" ]
 gfpctx_result $? "contexts to race in: $(echo "$contexts" | wc -w)"
 
-# modprobe_r_during CTX: one try of modprobe -r while a long job runs in
-# CTX. Sets rc, t (cs), live (the writer still ran when modprobe -r
+# modprobe_r_during CTX: one try of modprobe -r (rmmod for a module
+# insmod loaded) while a long job runs in CTX. Sets rc, t (cs), live (the writer still ran when modprobe -r
 # returned), r (the job's result).
 modprobe_r_during() {
 	local pid deadline
@@ -207,7 +207,12 @@ modprobe_r_during() {
 		:
 	done
 	t0=$(gfpctx_now_cs)
-	modprobe -r gfpctx 2> "$GFPCTX_TMP/modprobe.err"
+	if [ -n "$GFPCTX_INSMOD" ]; then
+		# Loaded from beside the scripts: modprobe does not know it.
+		rmmod gfpctx 2> "$GFPCTX_TMP/modprobe.err"
+	else
+		modprobe -r gfpctx 2> "$GFPCTX_TMP/modprobe.err"
+	fi
 	rc=$?
 	t=$(($(gfpctx_now_cs) - t0))
 	live=0

@@ -12,28 +12,16 @@ from pathlib import Path
 from . import kernel, shell
 
 REPO = kernel.REPO
-MODULE_SOURCES = REPO / "module"
 SELFTESTS = REPO / "selftests" / "gfpctx"
+MODULE_SOURCES = SELFTESTS / "module"
+# gfpctx.ko in an installed kselftest tree: lib.mk's TEST_GEN_MODS_DIR.
+MODULE_KO = Path("gfpctx") / "module" / "gfpctx.ko"
 _BUILD_PRODUCTS = ("*.o", "*.ko", "*.mod", "*.mod.c", ".*.cmd", "Module.symvers",
                    "modules.order", ".tmp_versions")
 
 
 class BuildError(RuntimeError):
     """The module or the kselftest target could not be built."""
-
-
-def build_module(kdir: Path, workdir: Path) -> Path:
-    """Build gfpctx.ko against kdir in a fresh copy of module/ under workdir
-    (lanes never share objects); return the .ko."""
-    if not (MODULE_SOURCES / "Makefile").is_file():
-        raise BuildError(f"{MODULE_SOURCES}/Makefile missing")
-    shutil.rmtree(workdir, ignore_errors=True)
-    shutil.copytree(MODULE_SOURCES, workdir, ignore=shutil.ignore_patterns(*_BUILD_PRODUCTS))
-    shell.run(["make", "-C", str(workdir), f"KDIR={kdir}", f"-j{kernel.jobs()}"])
-    ko = workdir / "gfpctx.ko"
-    if not ko.is_file():
-        raise BuildError(f"module build made no {ko}")
-    return ko
 
 
 def checkpatch() -> list[str]:
@@ -95,30 +83,36 @@ def strict_build(kdir: Path, workdir: Path, check: Path | None = None) -> list[s
             or "not available or not up to date" in line]
 
 
-def install_kselftest(install_path: Path) -> Path | None:
+def install_kselftest(install_path: Path, kdir: Path) -> Path:
     """Install selftests/gfpctx with the 6.12 tree's kselftest framework
-    into install_path; None (with a message) when it has no Makefile yet.
+    into install_path, as a kernel tree's `make kselftest-install` does:
+    lib.mk builds the target's module against kdir (TEST_GEN_MODS_DIR)
+    and installs it beside the scripts, at MODULE_KO. Return the .ko.
 
     lib.mk builds a target inside tools/testing/selftests, so the target is
     copied into the cached tree, which every run on the machine shares: the
     copy, build and install hold an exclusive flock(2) on a file of that
     tree, or two runs at once (two clones, two lanes) would build each
-    other's half-copied sources."""
-    if not (SELFTESTS / "Makefile").is_file():
-        print(f"gfpctx-ci: {SELFTESTS}/Makefile missing: kselftest install skipped")
-        return None
+    other's half-copied sources; the copy is fresh, without the objects of
+    a build in the repository, so lanes never share objects."""
+    if not (MODULE_SOURCES / "Makefile").is_file():
+        raise BuildError(f"{MODULE_SOURCES}/Makefile missing")
     tree = kernel.selftest_tree() / "tools/testing/selftests"
     target = tree / "gfpctx"
     with open(tree / ".gfpctx-install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(SELFTESTS, target)
+        shutil.copytree(SELFTESTS, target, ignore=shutil.ignore_patterns(*_BUILD_PRODUCTS))
         shutil.rmtree(install_path, ignore_errors=True)
-        shell.run(["make", "-C", str(tree), "TARGETS=gfpctx",
-                   f"INSTALL_PATH={install_path}", "install"], quiet=True)
+        shell.run(["make", "-C", str(tree), "TARGETS=gfpctx", f"KDIR={kdir}",
+                   f"-j{kernel.jobs()}", f"INSTALL_PATH={install_path}", "install"],
+                  quiet=True)
     if not (install_path / "run_kselftest.sh").is_file():
         raise BuildError(f"kselftest install made no {install_path}/run_kselftest.sh")
-    return install_path
+    ko = install_path / MODULE_KO
+    if not ko.is_file():
+        raise BuildError(f"kselftest install made no {ko}")
+    return ko
 
 
 def kunit_parse(ktap: Path) -> tuple[bool, str]:

@@ -75,7 +75,7 @@ class Prepared:
     image: Path
     kdir: Path
     release: str
-    module: Path                        # the module's build directory
+    install: Path                       # the kselftest install: builds gfpctx.ko
     initrd: Path
     tests: tuple[str, ...]              # the target's tests, in its order
     settings_root: Path | None          # holds gfpctx/settings
@@ -252,16 +252,18 @@ def prepare(lane: lanes.Lane, request: Request, dry_run: bool = False) -> Prepar
     if dry_run:
         image, kdir = ((request.kernel, request.kdir) if request.kernel and request.kdir
                        else kernel.planned_paths(lane))
-        return Prepared(image, kdir, "?", out / "module", out / "initramfs.cpio.gz",
+        return Prepared(image, kdir, "?", out / "kselftest", out / "initramfs.cpio.gz",
                         tuple(source_tests()) if suite else (), build.SELFTESTS.parent,
                         qemu.accel_guess(lane.arch))
     out.mkdir(parents=True, exist_ok=True)
     kern = get_kernel(lane, request.kernel, request.kdir)
-    module = build.build_module(kern.kdir, out / "module")
-    kselftest = build.install_kselftest(out / "kselftest") if suite else None
+    install = out / "kselftest"
+    # The target builds the module (TEST_GEN_MODS_DIR): one build, any mode.
+    module = build.install_kselftest(install, kern.kdir)
+    kselftest = install if suite else None
     initrd = initramfs.build(out / "initramfs", out / "initramfs.cpio.gz",
                              kern.release, module, kselftest)
-    return Prepared(kern.image, kern.kdir, kern.release, module.parent, initrd,
+    return Prepared(kern.image, kern.kdir, kern.release, install, initrd,
                     tuple(build.test_list(kselftest)) if kselftest else (), kselftest,
                     qemu.accel(lane.arch, kern.image))  # probe once, before the boots
 
@@ -315,7 +317,10 @@ def show(p: Plan) -> None:
     """A dry run's output: what is built where, and each boot's command."""
     prep = p.prepared
     print(f"kernel {prep.image}\nKDIR   {prep.kdir}", flush=True)
-    shell.echo(["make", "-C", str(prep.module), f"KDIR={prep.kdir}", f"-j{kernel.jobs()}"])
+    # The cached tree is not extracted for a dry run: named, not looked up.
+    shell.echo(["make", "-C", f"<{kernel.SOURCE_PACKAGE}>/tools/testing/selftests",
+                "TARGETS=gfpctx", f"KDIR={prep.kdir}", f"-j{kernel.jobs()}",
+                f"INSTALL_PATH={prep.install}", "install"])
     kselftest = " and the kselftest install" if p.request.mode == "suite" else ""
     print(f"initramfs {prep.initrd} (busybox, /init, gfpctx.ko{kselftest})")
     for boot in p.boots:

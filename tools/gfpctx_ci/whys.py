@@ -2,7 +2,7 @@
 one table: the verdict a code gives, its meaning, the kernel source the
 rule follows and what to do instead. The `rules` query prints from it,
 and Documentation/gfpctx.rst's lists of verdicts and why codes are
-rendered from it (rulesdoc.py). The codes are module/rules.c's `.why`
+rendered from it (rulesdoc.py). The codes are selftests/gfpctx/module/rules.c's `.why`
 strings; a host test fails when this table misses one of them or has one
 more. Plain text, no rst markup: it is printed on a terminal too.
 """
@@ -29,7 +29,7 @@ VERDICTS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Why:
-    """One rule of module/rules.c: the verdict it gives, what it means (one
+    """One rule of selftests/gfpctx/module/rules.c: the verdict it gives, what it means (one
     line), the kernel source it follows, and what to do instead."""
 
     verdict: str
@@ -150,12 +150,12 @@ WHYS: dict[str, Why] = {
         'nothing; a gfp that does not block may still fail: check for NULL.'),
 }
 
-# One rule of module/rules.c: `.verdict = GFPCTX_<V>, .why = "<code>"`.
+# One rule of selftests/gfpctx/module/rules.c: `.verdict = GFPCTX_<V>, .why = "<code>"`.
 RULE = re.compile(r'\.verdict\s*=\s*GFPCTX_(\w+)\s*,\s*\.why\s*=\s*"([^"]+)"')
 
 
 def module_whys(rules_c: str) -> dict[str, str]:
-    """{why code: verdict} of every rule in module/rules.c's text, under
+    """{why code: verdict} of every rule in selftests/gfpctx/module/rules.c's text, under
     any #ifdef: the codes a lane's module can print. Raises ValueError when
     the text has no rule."""
     found = {why: verdict.lower() for verdict, why in RULE.findall(rules_c)}
