@@ -318,7 +318,7 @@ def show(p: Plan) -> None:
     prep = p.prepared
     print(f"kernel {prep.image}\nKDIR   {prep.kdir}", flush=True)
     # The cached tree is not extracted for a dry run: named, not looked up.
-    shell.echo(["make", "-C", f"<{kernel.SOURCE_PACKAGE}>/tools/testing/selftests",
+    shell.echo(["make", "-C", f"<{lanes.SOURCE_PACKAGE}>/tools/testing/selftests",
                 "TARGETS=gfpctx", f"KDIR={prep.kdir}", f"-j{kernel.jobs()}",
                 f"INSTALL_PATH={prep.install}", "install"])
     kselftest = " and the kselftest install" if p.request.mode == "suite" else ""
