@@ -112,6 +112,7 @@ help:
 	@echo 'make install         modules_install (INSTALL_MOD_PATH honoured)'
 	@echo 'make kselftest-install KSRC=<tree>  copy the target into <tree>/tools/testing/selftests'
 	@echo 'make clean           remove module objects and $(OUT)/'
+	@echo 'make help            this list'
 
 .PHONY: all module run test lint check stress bench deps node-deps ci-local install \
 	kselftest-install clean help

@@ -420,8 +420,9 @@ def parser() -> argparse.ArgumentParser:
                      "target's settings file)")
     run.add_argument("--one-boot", action="store_true",
                      help="run every test in one boot, in the target's order, as kernel "
-                     "CI runs run_kselftest.sh (default: the provoking tests in a "
-                     "second boot, at the same time)")
+                     "CI runs run_kselftest.sh (default: the lane's provoke boots run "
+                     "the provoking tests, each with a share of the cells, at the same "
+                     "time as the clean boot, and take clean tests too)")
     run.add_argument("--clean-boots", type=positive, metavar="N",
                      help="spread the clean tests over N guests at once (default 1), "
                      "longest first by the seconds of the lane's last run")
