@@ -107,3 +107,19 @@ def test_target_builds_its_module_against_its_tree_and_installs_it_beside_the_sc
     assert build.MODULE_KO == Path('gfpctx') / mods[1] / 'gfpctx.ko', mods[0]
     lib = (target / 'gfpctx_lib.sh').read_text()
     assert f'GFPCTX_KO=$DIR/{mods[1]}/gfpctx.ko' in lib
+
+
+def test_the_module_build_hands_the_kernel_no_o_of_the_selftests(tmp_path: Path) -> None:
+    # The kselftest Makefile runs a target with O=<output> (empty without
+    # one); the kernel's Makefile takes O only from its command line, so it
+    # must arrive there as an environment variable, if at all, while the
+    # module's other command-line words (W=1, C=1) still do.
+    kdir = tmp_path / 'kdir'
+    kdir.mkdir()
+    (kdir / 'Makefile').write_text(
+        'modules:\n\t@echo "O:$(origin O) W:$(origin W)"\n')
+    for o in ('O=', f'O={tmp_path}'):
+        out = subprocess.run(['make', '-s', '-C', str(build.MODULE_SOURCES), f'KDIR={kdir}',
+                              o, 'W=1', 'modules'], capture_output=True, text=True,
+                             check=True).stdout
+        assert 'O:environment W:command line' in out, (o, out)
