@@ -298,6 +298,8 @@ def make_variables(text: str) -> dict[str, str]:
         found = re.match(r'^([A-Za-z_]\w*)\s*([?:+]?)=\s*(.*)$', line)
         if found:
             name, how, value = found.groups()
+            if how == ':':  # expanded at once: its own old value, not itself
+                value = value.replace(f'$({name})', variables.get(name, ''))
             variables[name] = (f'{variables.get(name, "")} {value}' if how == '+'
                                else value)
     return variables
