@@ -257,8 +257,7 @@ gfpctx_snapshot_tables() {
 	GFPCTX_GFPS=$(gfpctx_names "$GFPCTX_TMP/gfps")
 	GFPCTX_UNAVAILABLE=" $(sed -n 's/^name=\([^ ]*\) .* available=no.*/\1/p' \
 		"$GFPCTX_TMP/contexts" | tr '\n' ' ')"
-	GFPCTX_BY_ORDER=" $(sed -n 's/^name=\([^ ]*\) sized_by=order .*/\1/p' \
-		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
+	GFPCTX_BY_ORDER=$(gfpctx_allocs_flagged order)
 	# shellcheck disable=SC2034 # read by lifecycle.sh and contexts.sh
 	GFPCTX_NOLOCK=$(gfpctx_allocs_flagged nolock)
 }
