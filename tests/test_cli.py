@@ -168,8 +168,8 @@ def test_rules_doc_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     doc.write_text(DOC)
     argv = ['rules-doc', '--out', str(tmp_path / 'out'), '--doc', str(doc), '--data', str(data)]
     assert cli.main(argv) == 1                       # no tables dumped yet
-    assert f"run the {', '.join(rulesdoc.DIFF_LANES)} lanes first" in capsys.readouterr().err
-    for lane in rulesdoc.DIFF_LANES:
+    assert f"run the {', '.join(rulesdoc.DATA_LANES)} lanes first" in capsys.readouterr().err
+    for lane in rulesdoc.DATA_LANES:
         (tmp_path / 'out' / lane).mkdir(parents=True)
         (tmp_path / 'out' / lane / 'clean.tables.txt').write_text(RULES)
     assert cli.main(argv) == 1                       # no data, document stale
@@ -211,9 +211,9 @@ def test_rules_command_answers_from_the_checked_in_data(
                      '--gfp', 'GFP_KERNEL']) == 0
     out = capsys.readouterr().out
     assert out.startswith('timer kmalloc GFP_KERNEL\n')
-    for lane in rulesdoc.DIFF_LANES:
+    for lane in rulesdoc.DATA_LANES:
         assert f'  {lane} ' in out
-    assert out.count(' warns  blocking-gfp-in-atomic') == len(rulesdoc.DIFF_LANES)
+    assert out.count(' warns  blocking-gfp-in-atomic') == len(rulesdoc.DATA_LANES)
     assert 'blocking-gfp-in-atomic (warns): ' in out and 'instead: ' in out
 
 

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
 
-from gfpctx_ci import rulesdoc  # noqa: E402
+from gfpctx_ci import lanes, rulesdoc  # noqa: E402
 from gfpctx_ci.rulesdoc import Rule  # noqa: E402
 
 # What debugfs prints: context lines, then one rules line per cell;
@@ -204,7 +204,7 @@ def test_the_document_matches_the_checked_in_rules() -> None:
     doc = Path(__file__).resolve().parents[1] / 'Documentation' / 'gfpctx.rst'
     assert rulesdoc.check(doc, rulesdoc.DATA_DIR) == [], \
         'run tools/gfpctx-ci rules-doc --write'
-    assert set(rulesdoc.load(rulesdoc.DATA_DIR)) == set(rulesdoc.DIFF_LANES)
+    assert set(rulesdoc.load(rulesdoc.DATA_DIR)) == set(rulesdoc.DATA_LANES)
 
 
 def test_replace_a_name_that_prefixes_another() -> None:
@@ -253,3 +253,16 @@ def test_diff_lanes_are_every_lane_the_document_reads() -> None:
     assert set(rulesdoc.DIFF_LANES) == read
     assert len(rulesdoc.DIFF_LANES) == len(read)  # each once
     assert rulesdoc.DIFF_LANES[:len(rulesdoc.LANES)] == rulesdoc.LANES
+
+
+def test_data_lanes_are_every_lane_document_first() -> None:
+    assert rulesdoc.DATA_LANES[:len(rulesdoc.DIFF_LANES)] == rulesdoc.DIFF_LANES
+    assert sorted(rulesdoc.DATA_LANES) == sorted(lanes.LANES)
+
+
+def test_debug_and_kasan_rules_are_the_stock_lanes() -> None:
+    # Documentation/gfpctx.rst ("Cell notation") says so and shows only
+    # stock's lists: when a debug option changes a verdict, say it there.
+    rules = rulesdoc.load(rulesdoc.DATA_DIR)
+    for lane in ('debug', 'kasan'):
+        assert rules[lane] == rules['stock'], lane

@@ -194,7 +194,7 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
     clean boots dumped, and Documentation's generated blocks against that
     data and whys.py."""
     dumps = {lane: Path(args.out) / lane / "clean.tables.txt"
-             for lane in rulesdoc.DIFF_LANES}
+             for lane in rulesdoc.DATA_LANES}
     missing = [lane for lane, path in dumps.items() if not path.is_file()]
     try:
         if args.write:
@@ -209,7 +209,7 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
         if missing:
             print(f"gfpctx-ci: rules-doc: no tables from "
                   f"{', '.join(str(dumps[lane]) for lane in missing)}: "
-                  f"run the {', '.join(rulesdoc.DIFF_LANES)} lanes first", file=sys.stderr)
+                  f"run the {', '.join(rulesdoc.DATA_LANES)} lanes first", file=sys.stderr)
             return 1
         stale_data = rulesdoc.stale_data(dumps, args.data)
         stale = rulesdoc.check(args.doc, args.data)

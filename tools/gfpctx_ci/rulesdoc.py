@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Hashable, TypeVar
 
-from . import whys
+from . import lanes, whys
 
 SHORT = {'ok': 'ok', 'warns': 'W', 'fatal': 'F'}
 BEGIN = '.. rules-table-begin: {lane}'
@@ -30,6 +30,10 @@ DIFFERENCES = {
 # Every lane whose rules the document reads, in that order.
 DIFF_LANES = tuple(dict.fromkeys(
     LANES + tuple(lane for lanes in DIFFERENCES.values() for lane in lanes)))
+# Every lane whose rules are kept as data, for the `rules` query: those
+# the document reads, then the others (debug and kasan, whose rules are
+# stock's today: the data show it rather than assume it).
+DATA_LANES = DIFF_LANES + tuple(lane for lane in lanes.LANES if lane not in DIFF_LANES)
 # The blocks of the document rendered from whys.py, not from a lane.
 LEGENDS = ('verdicts', 'why')
 
@@ -87,12 +91,12 @@ def data_path(data_dir: Path, lane: str) -> Path:
 
 def load(data_dir: Path) -> dict[str, list[Rule]]:
     """{lane: rules} of every <lane>.txt in data_dir: the lanes of
-    DIFF_LANES first, in that order, then any other by name. Raises
+    DATA_LANES first, in that order, then any other by name. Raises
     ValueError naming a file without rules lines or with an unknown
     verdict."""
     found = {p.stem: p for p in sorted(data_dir.glob('*.txt'))}
-    order = [lane for lane in DIFF_LANES if lane in found]
-    order += [lane for lane in found if lane not in DIFF_LANES]
+    order = [lane for lane in DATA_LANES if lane in found]
+    order += [lane for lane in found if lane not in DATA_LANES]
     rules = {}
     for lane in order:
         try:
