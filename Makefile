@@ -93,8 +93,17 @@ kselftest-install:
 	rm -rf $(KSRC)/tools/testing/selftests/gfpctx
 	cp -r selftests/gfpctx $(KSRC)/tools/testing/selftests/gfpctx
 
+# Kbuild's clean needs a kernel tree, but never a download: the stock
+# lane's headers only if they are in the cache already.
+clean_kdir = $(or $(KDIR),$(wildcard /lib/modules/$(shell uname -r)/build),\
+	$(wildcard $(shell $(CI) kernel --lane stock --print kdir --planned 2>/dev/null)))
+
 clean:
-	-$(MAKE) -C $(MODULE_DIR) KDIR=$(module_kdir) clean
+	-@kdir='$(clean_kdir)'; if [ -n "$$kdir" ]; then \
+		$(MAKE) -C $(MODULE_DIR) KDIR="$$kdir" clean; \
+	else \
+		echo 'gfpctx: no kernel tree (KDIR=, running kernel, cached stock headers): module objects left'; \
+	fi
 	rm -rf $(OUT)
 
 help:

@@ -3,6 +3,7 @@ split, test selection, timeouts, argument parsing, rules-doc, dry runs."""
 from __future__ import annotations
 
 import functools
+import os
 import shlex
 import shutil
 import subprocess
@@ -584,3 +585,33 @@ def test_a_closed_pipe_is_quiet() -> None:
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait() == 1 and err == b'', err
+
+
+def test_kernel_planned_needs_print(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(['kernel', '--lane', 'stock', '--planned']) == 2
+    assert '--planned goes with --print' in capsys.readouterr().err
+
+
+def test_kernel_planned_fetches_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv('GFPCTX_CACHE', str(tmp_path))
+    monkeypatch.setattr('gfpctx_ci.kernel.resolve',
+                        lambda lane: ['linux-image-9.9.9-amd64-unsigned'])
+    monkeypatch.setattr('gfpctx_ci.kernel.get', functools.partial(pytest.fail, 'fetched'))
+    assert cli.main(['kernel', '--lane', 'stock', '--print', 'kdir', '--planned']) == 0
+    assert capsys.readouterr().out == \
+        f'{tmp_path}/debian/9.9.9-amd64/root/usr/src/linux-headers-9.9.9-amd64\n'
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_make_clean_without_a_kernel_tree_downloads_nothing(tmp_path: Path) -> None:
+    # `make clean` on a host without headers once fetched the stock lane's
+    if Path(f'/lib/modules/{os.uname().release}/build').exists():
+        pytest.skip('the running kernel has headers here: make clean takes them')
+    repo = Path(__file__).resolve().parents[1]
+    cache = tmp_path / 'cache'
+    env = {'PATH': '/usr/bin:/bin', 'GFPCTX_CACHE': str(cache), 'HOME': str(tmp_path)}
+    out = subprocess.run(['make', '-s', '-C', str(repo), 'clean', 'KDIR=',
+                          f'OUT={tmp_path / "out"}'], env=env, capture_output=True, text=True, check=True)
+    assert 'no kernel tree' in out.stdout
+    assert not cache.exists()

@@ -178,7 +178,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_kernel(args: argparse.Namespace) -> int:
     try:
-        if args.print:
+        if args.planned and not args.print:
+            print("gfpctx-ci: kernel: --planned goes with --print kdir|image", file=sys.stderr)
+            return 2
+        if args.planned:
+            image, kdir = kernel.planned_paths(lanes.get(args.lane))
+            print(kdir if args.print == "kdir" else image)
+        elif args.print:
             kern = kernel.get(lanes.get(args.lane), args.kernel, args.kdir)
             print(kern.kdir if args.print == "kdir" else kern.image)
         else:
@@ -445,6 +451,9 @@ def parser() -> argparse.ArgumentParser:
     add_kernel_args(kern)
     kern.add_argument("--print", choices=("kdir", "image"),
                       help="print only this path (for scripts and make)")
+    kern.add_argument("--planned", action="store_true",
+                      help="with --print: the path the lane's kernel has or will have in "
+                      "the cache, fetching and building nothing")
     kern.set_defaults(func=cmd_kernel)
     docs = sub.add_parser("rules-doc", help="check the rules data (tools/gfpctx_ci/rules/) "
                           "against the tables the lanes' runs dumped, and Documentation's "
