@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
 
-from gfpctx_ci import cli, pipeline, rulesdoc, settings  # noqa: E402
+from gfpctx_ci import cli, kernel, pipeline, rulesdoc, settings  # noqa: E402
 
 RULES = ('context=task class=process alloc=kmalloc gfp=GFP_KERNEL verdict=ok why=-\n'
          'context=task class=process alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-\n')
@@ -358,6 +358,22 @@ def test_judge_gives_the_run_verdict(tmp_path: Path,
     assert 'lane     debug' in out and 'kernel   6.12.117-gfpctx-debug' in out
     assert 'boot     -' in out and out.endswith('RESULT: PASS\n')
     assert sorted(p.name for p in lane.iterdir()) == ['clean.console.log', 'clean.ktap']
+
+
+def test_judge_without_linux_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # a board's log judged on a host without linux-source-6.12: the same
+    # verdict, kunit.py's second opinion said not to have run
+    def missing() -> Path:
+        raise kernel.KernelError('linux-source-6.12 is not installed: run tools/install-deps')
+    monkeypatch.setattr('gfpctx_ci.kernel.selftest_tree', missing)
+    lane = judge_dir(tmp_path, CONSOLE.format(splat=''))
+    assert cli.main(['judge', str(lane)]) == 0
+    out = capsys.readouterr().out
+    assert 'kunit.py parse: not run: linux-source-6.12 is not installed' in out
+    assert out.endswith('RESULT: PASS\n')
+    lane = judge_dir(tmp_path / 'bad', CONSOLE.format(splat=WARNING))
+    assert cli.main(['judge', str(lane)]) == 1
 
 
 def test_judge_fails_an_unexpected_splat(tmp_path: Path,
