@@ -206,6 +206,23 @@ def test_rules_doc_write_keeps_the_data_of_lanes_not_dumped(
     assert rulesdoc.check(doc, data) == []
 
 
+def test_rules_doc_refuses_dumps_older_than_the_module(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc, data = tmp_path / 'gfpctx.rst', tmp_path / 'rules'
+    doc.write_text(DOC)
+    for lane in ('stock', 'rt'):
+        (tmp_path / 'out' / lane).mkdir(parents=True)
+        (tmp_path / 'out' / lane / 'clean.tables.txt').write_text(RULES)
+    os.utime(tmp_path / 'out' / 'rt' / 'clean.tables.txt', (0, 0))
+    argv = ['rules-doc', '--out', str(tmp_path / 'out'), '--doc', str(doc), '--data', str(data)]
+    for extra in ([], ['--write']):
+        assert cli.main([*argv, *extra]) == 1
+        err = capsys.readouterr().err
+        assert f"{tmp_path}/out/rt/clean.tables.txt older than the module's sources" in err
+        assert 'stock' not in err.split('run ', 1)[1]
+    assert not data.exists() and doc.read_text() == DOC
+
+
 def test_rules_command_answers_from_the_checked_in_data(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(['rules', '--context', 'timer', '--alloc', 'kmalloc',

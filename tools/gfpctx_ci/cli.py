@@ -202,9 +202,17 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
     dumps = {lane: Path(args.out) / lane / "clean.tables.txt"
              for lane in rulesdoc.DATA_LANES}
     missing = [lane for lane, path in dumps.items() if not path.is_file()]
+    present = {lane: p for lane, p in dumps.items() if lane not in missing}
+    sources = sorted(build.MODULE_SOURCES.glob("*.[ch]"))
+    older = rulesdoc.older_dumps(present, sources)
+    if older:
+        print(f"gfpctx-ci: rules-doc: {', '.join(str(dumps[lane]) for lane in older)} "
+              f"older than the module's sources ({build.MODULE_SOURCES}): run "
+              f"{', '.join(older)} again (make run LANE=<lane> TESTS=contexts.sh "
+              f"OUT={args.out})", file=sys.stderr)
+        return 1
     try:
         if args.write:
-            present = {lane: p for lane, p in dumps.items() if lane not in missing}
             rulesdoc.write_data(present, args.data)
             rulesdoc.write(args.doc, args.data)
             kept = (f"; kept the data of {', '.join(missing)} (no clean.tables.txt "

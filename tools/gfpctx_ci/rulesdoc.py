@@ -118,6 +118,15 @@ def stale_data(dumps: dict[str, Path], data_dir: Path) -> list[str]:
     return stale
 
 
+def older_dumps(dumps: dict[str, Path], sources: list[Path]) -> list[str]:
+    """The lanes of dumps whose dump is older than the newest of sources
+    (the module's): a run of an earlier module, whose rules may not be
+    today's. Modification times: a fresh clone's sources are older than
+    any run made from it."""
+    newest = max((p.stat().st_mtime for p in sources), default=0.0)
+    return [lane for lane, dump in dumps.items() if dump.stat().st_mtime < newest]
+
+
 def write_data(dumps: dict[str, Path], data_dir: Path) -> None:
     """Write each dumped lane's rules lines to its data file."""
     data_dir.mkdir(parents=True, exist_ok=True)
