@@ -529,7 +529,7 @@ def test_bench_dry_run_prints_what_bench_boots(tmp_path: Path, monkeypatch: pyte
     booted = fake_prepared(tmp_path, monkeypatch)
     assert cli.main(argv) == 1                      # the stubbed boots give no KTAP
     # the bench boot, the bare boot, then the suite's clean and provoke boots
-    assert [argv[argv.index('-append') + 1].split()[-1] for argv in booted[:2]] == [
+    assert [argv[argv.index('-append') + 1].split()[-3] for argv in booted[:2]] == [
         'gfpctx_bench=64,9', 'gfpctx_mode=bare']
     assert len(booted) == 4 and sorted(booted) == sorted(printed)
 

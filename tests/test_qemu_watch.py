@@ -115,8 +115,26 @@ def test_command_serial_ports(tmp_path: Path) -> None:
     assert argv[argv.index('-m') + 1] == '2G'
     assert argv[argv.index('-kernel') + 1] == f'{tmp_path}/bzImage'
     assert argv[argv.index('-initrd') + 1] == f'{tmp_path}/initrd.gz'
-    assert argv[argv.index('-append') + 1] == 'console=ttyS0 gfpctx_tests=a.sh,b.sh'
+    # the guest's /init learns where the channels are from its command line
+    assert argv[argv.index('-append') + 1] == \
+        'console=ttyS0 gfpctx_tests=a.sh,b.sh gfpctx_ktap=ttyS1 gfpctx_tables=ttyS2'
     assert argv[-2:] == ['-cpu', 'max']
+
+
+def test_command_channels_are_arch_data(tmp_path: Path) -> None:
+    # a machine without three UARTs: virtio consoles, hvc1 and hvc2
+    arch = Arch(name='arm64', qemu='qemu-system-aarch64', image='Image', console='ttyAMA0',
+                machine='virt', qemu_args=('-device', 'virtio-serial-device'),
+                channel=('-chardev', 'file,id=c{n},path={path}',
+                         '-device', 'virtconsole,chardev=c{n}'),
+                channel_dev='hvc{n}')
+    argv = qemu.command(arch, tmp_path / 'Image', tmp_path / 'i', tmp_path / 'k.ktap',
+                        tmp_path / 't.txt', ['console=ttyAMA0'], ())
+    assert argv.count('-serial') == 1
+    assert f'file,id=c1,path={tmp_path}/k.ktap' in argv
+    assert f'file,id=c2,path={tmp_path}/t.txt' in argv
+    assert argv[argv.index('-append') + 1] == \
+        'console=ttyAMA0 gfpctx_ktap=hvc1 gfpctx_tables=hvc2'
 
 
 # QEMU takes the path of the legacy `-serial file:PATH` verbatim

@@ -26,6 +26,13 @@ class Arch:
     qemu: str                         # the QEMU system emulator
     image: str                        # the kernel image in a built tree
     console: str                      # the guest's console device
+    # The runner's two output channels (1: KTAP, 2: the module's tables):
+    # the QEMU arguments of channel n writing to {path}, and the guest's
+    # device of channel n, which /init gets as gfpctx_ktap= and
+    # gfpctx_tables= on the kernel command line. Legacy `-serial file:`
+    # takes its path verbatim, commas included (qemu_chr_parse_compat()).
+    channel: tuple[str, ...] = ("-serial", "file:{path}")
+    channel_dev: str = "ttyS{n}"
     machine: str | None = None        # -machine, None for QEMU's default
     cpu: str | None = None            # -cpu, None for QEMU's default
     bios: Path | None = None          # -bios, when the file exists here
@@ -33,6 +40,10 @@ class Arch:
     # always emulated (a guest of another architecture than the host's)
     accel: str = "auto"
     qemu_args: tuple[str, ...] = ()   # any other QEMU arguments
+
+    def channel_args(self, n: int, path: Path) -> list[str]:
+        """The QEMU arguments of output channel n (1 or 2) into path."""
+        return [a.format(n=n, path=path) for a in self.channel]
 
     def args(self) -> list[str]:
         """The QEMU arguments of the architecture's machine."""
@@ -206,7 +217,9 @@ def table(only: list[str] | None = None) -> str:
                 else f"debian {where}{lane.debian.flavour if lane.debian else '?'}")
         rows.append((lane.name, lane.arch.name, kind, str(lane.provoke_boots),
                      lane.description))
-    arches = [("arch", "qemu", "accel", "console", "image", "machine arguments")]
-    arches += [(a.name, a.qemu, a.accel, a.console, a.image, " ".join(a.args()) or "-")
+    arches = [("arch", "qemu", "accel", "console", "channels", "image", "machine arguments")]
+    arches += [(a.name, a.qemu, a.accel, a.console,
+                ",".join(a.channel_dev.format(n=n) for n in (1, 2)), a.image,
+                " ".join(a.args()) or "-")
                for a in dict.fromkeys(lane.arch for lane in shown)]
     return f"{columns(rows)}\n\n{columns(arches)}"

@@ -130,12 +130,16 @@ def command(arch: Arch, image: Path, initrd: Path, ktap: Path, tables: Path,
             append: list[str], accel_args: tuple[str, ...], memory: str = "1G",
             extra: tuple[str, ...] = ()) -> list[str]:
     """The QEMU command line of one boot: the console on the first serial
-    port, KTAP to the file ktap (the second), the module's contexts and
-    rules to tables (the third)."""
-    return [arch.qemu, *accel_args, *arch.args(), "-m", memory, "-smp", "2", "-nographic", "-no-reboot", "-monitor", "none",
-            "-serial", "stdio", "-serial", f"file:{ktap}", "-serial", f"file:{tables}",
+    port, KTAP to the file ktap (the arch's output channel 1), the
+    module's contexts and rules to tables (channel 2); the kernel command
+    line append, then the channels' guest devices for /init."""
+    devices = [f"gfpctx_ktap={arch.channel_dev.format(n=1)}",
+               f"gfpctx_tables={arch.channel_dev.format(n=2)}"]
+    return [arch.qemu, *accel_args, *arch.args(), "-m", memory, "-smp", "2", "-nographic",
+            "-no-reboot", "-monitor", "none", "-serial", "stdio",
+            *arch.channel_args(1, ktap), *arch.channel_args(2, tables),
             "-kernel", str(image), "-initrd", str(initrd),
-            "-append", " ".join(append), *extra]
+            "-append", " ".join([*append, *devices]), *extra]
 
 
 def read_lines(stream: IO[bytes], lines: "queue.Queue[bytes | None]") -> None:
