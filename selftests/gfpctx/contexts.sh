@@ -115,13 +115,12 @@ refused_all() {
 	set --
 	while read -r ctx alloc gfp largest; do
 		gfpctx_ctx_available "$ctx" || continue
-		GFPCTX_SIZE=$largest
-		gfpctx_job_words "$ctx" "$alloc" "$gfp" count=1 ${extra:+"$extra"}
+		gfpctx_job_words "$ctx" "$alloc" "$gfp" "at=$largest" count=1 \
+			${extra:+"$extra"}
 		set -- "$@" "$GFPCTX_WORDS\\n"
 	done <<EOF
 $(gfpctx_cells "$verdict" largest)
 EOF
-	GFPCTX_SIZE=
 	n=$#
 	if [ "$n" -eq 0 ]; then
 		gfpctx_msg "no $verdict cell in an available context"

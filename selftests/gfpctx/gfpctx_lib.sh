@@ -22,7 +22,6 @@ GFPCTX_LOADED_BY_US=0
 GFPCTX_MARK=0
 GFPCTX_WHY=
 GFPCTX_WORDS=
-GFPCTX_SIZE=
 GFPCTX_VAL=
 GFPCTX_UNAVAILABLE=" "
 GFPCTX_BY_ORDER=" "
@@ -463,19 +462,25 @@ gfpctx_job_args() {
 	esac
 }
 
-# gfpctx_job_words CONTEXT ALLOC GFP [WORD...]: a standard job's words in
-# GFPCTX_WORDS, with no process started (for loops over many cells); with
-# GFPCTX_SIZE set, at that size= or order= instead of the standard one.
+# gfpctx_job_words CONTEXT ALLOC GFP [at=N] [WORD...]: a standard job's
+# words in GFPCTX_WORDS, with no process started (for loops over many
+# cells); at=N gives the size= or order= the allocator takes (the rules'
+# largest=) instead of the standard one.
 gfpctx_job_words() {
-	local key=size size=64
+	local ctx="$1" alloc="$2" gfp="$3" key=size amount=64 words='' w
 
 	case $GFPCTX_BY_ORDER in
-	*" $2 "*) key=order size=0 ;;
+	*" $alloc "*) key=order amount=0 ;;
 	esac
-	size=$key=${GFPCTX_SIZE:-$size}
-	GFPCTX_WORDS="context=$1 alloc=$2 gfp=$3 $size"
 	shift 3
-	[ $# -gt 0 ] && GFPCTX_WORDS="$GFPCTX_WORDS $*"
+	for w in "$@"; do
+		case $w in
+		at=*) amount=${w#at=} ;;
+		*) words="$words $w" ;;
+		esac
+	done
+	# shellcheck disable=SC2034 # the caller's result
+	GFPCTX_WORDS="context=$ctx alloc=$alloc gfp=$gfp $key=$amount$words"
 }
 
 # ------------------------------------------------------- running kernel --

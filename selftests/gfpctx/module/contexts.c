@@ -152,7 +152,15 @@ static const char *gfpctx_no_second_cpu(void)
 	return num_online_cpus() > 1 ? NULL : "needs-2-cpus";
 }
 
-/* Entering each context. */
+/*
+ * Entering each context. The sections entered from the writer's task
+ * (locks, preempt, bh, rcu, irqs off, memalloc scopes) are each a fire
+ * function of their own rather than one function with enter and exit
+ * hooks: the batch then runs in a frame that names the context, which
+ * is what a might_sleep() or lockdep report and audit's call chain show,
+ * and each lock is taken and released in one function, as sparse's
+ * context checking and a reader expect.
+ */
 
 static int gfpctx_fire_task(struct gfpctx_job *job)
 {
