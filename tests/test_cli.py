@@ -648,3 +648,23 @@ def test_make_clean_without_a_kernel_tree_downloads_nothing(tmp_path: Path) -> N
                           f'OUT={tmp_path / "out"}'], env=env, capture_output=True, text=True, check=True)
     assert 'no kernel tree' in out.stdout
     assert not cache.exists()
+
+
+def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(['run', '--lane', 'nope'])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and "invalid choice: 'nope'" in err
+    assert err.endswith('(see gfpctx-ci run --help)\n')
+
+
+def test_a_kernel_that_cannot_be_had_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # run --dry-run before `make deps`: no linux-source-6.12 yet
+    def missing() -> str:
+        raise kernel.KernelError('linux-source-6.12 is not installed: run tools/install-deps')
+    monkeypatch.setattr('gfpctx_ci.kernel.source_version', missing)
+    assert cli.main(['run', '--dry-run', '--out', str(tmp_path)]) == 1
+    assert capsys.readouterr().err == \
+        'gfpctx-ci: run: linux-source-6.12 is not installed: run tools/install-deps\n'

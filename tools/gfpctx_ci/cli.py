@@ -10,6 +10,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from . import build, kernel, lanes, newer, pipeline, qemu, rulesdoc, settings, shell, templates
 from .pipeline import Outcome, fmt
@@ -418,7 +419,7 @@ RULES_DATA_HELP = "the lanes' rules data (default: tools/gfpctx_ci/rules/)"
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="gfpctx-ci", description=__doc__)
+    top = Parser(prog="gfpctx-ci", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build, boot and run the gfpctx kselftests on one lane")
     add_kernel_args(run)
@@ -461,7 +462,8 @@ def parser() -> argparse.ArgumentParser:
                       help="print only this path (for scripts and make)")
     kern.add_argument("--planned", action="store_true",
                       help="with --print: the path the lane's kernel has or will have in "
-                      "the cache, fetching and building nothing")
+                      "the cache, downloading and building no kernel (the newest lanes "
+                      "may refresh their apt lists, at most once a day)")
     kern.set_defaults(func=cmd_kernel)
     docs = sub.add_parser("rules-doc", help="check the rules data (tools/gfpctx_ci/rules/) "
                           "against the tables the lanes' runs dumped, and Documentation's "
@@ -522,7 +524,7 @@ def parser() -> argparse.ArgumentParser:
         "asked, and the log's 'Linux version' line; carriage returns, terminal "
         "escapes and trailing blanks dropped, and each address (ffff888..., "
         "[<ffffffff...>], 0x7ff...) replaced by a stable stand-in of the same "
-        "width, as the kernel hashes %%p. Fails if the scanner reads a report "
+        "width, as the kernel hashes %p. Fails if the scanner reads a report "
         "differently in the fixture than in the log.",
         epilog="example: tools/gfpctx-ci record-fixture out/debug/provoke.console.log "
         "--report lockdep --before 2 -o tests/data/recorded_debug_lockdep.log")
@@ -564,7 +566,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--pairs", type=positive, default=9,
                        help="alternated pairs for each cost ratio (default 9)")
     bench.add_argument("--timeout", type=positive, default=1800,
-                       help="seconds the whole run may take (default 1800)")
+                       help="seconds the bench boot may take (default 1800)")
     bench.add_argument("--dry-run", action="store_true",
                        help="print the kernel, module and QEMU commands of the bench "
                        "boot, the bare boot and the suite; build and boot nothing")
@@ -575,6 +577,15 @@ def parser() -> argparse.ArgumentParser:
                         help="only these lanes (an unknown name is an error, exit status 2)")
     lanes_.set_defaults(func=cmd_lanes)
     return top
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors are one line (exit status 2),
+    as the runner's other errors, pointing at --help rather than printing
+    the whole usage; its subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -598,4 +609,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"gfpctx-ci: {args.command}: {os_error(err)}", file=sys.stderr)
         return 2
+    except (kernel.KernelError, shell.CommandError) as err:
+        # a kernel that cannot be had (a package missing, apt failing)
+        print(f"gfpctx-ci: {args.command}: {err}", file=sys.stderr)
+        return 1
     return status
