@@ -213,8 +213,7 @@ gfpctx_result $? "context classes agree with their flags (rt=$rt)"
 # nolock has the gfps without reclaim bits only, and it alone.
 konly=$(gfpctx_allocs_flagged kernel_only)
 nolock=$GFPCTX_NOLOCK
-noreclaim=" $(sed -n 's/^name=\([^ ]*\) .*reclaim=no.*/\1/p' \
-	"$GFPCTX_TMP/gfps" | tr '\n' ' ')"
+noreclaim=$(gfpctx_names_with "$GFPCTX_TMP/gfps" reclaim no)
 for ctx in $GFPCTX_CONTEXTS; do
 	class=$(gfpctx_ctx_field "$ctx" class)
 	for alloc in $GFPCTX_ALLOCS; do
@@ -258,14 +257,10 @@ gfpctx_msg "verdicts: ok=$(grep -c ' verdict=ok ' "$rules")" \
 # One awk joins each rules line with the properties (no process per cell):
 # "context alloc gfp verdict context-flags alloc-flags blocking nofail".
 bad=0
-awk 'FILENAME ~ /contexts$/ || FILENAME ~ /allocs$/ {
-		split($1, n, "="); for (i = 2; i <= NF; i++)
-			if ($i ~ /^flags=/) { f[n[2]] = substr($i, 7) }
-		next }
-	FILENAME ~ /gfps$/ { split($1, n, "="); b[n[2]] = substr($2, 10)
-		nf[n[2]] = substr($4, 8); next }
-	{ for (i = 1; i <= NF; i++) { split($i, kv, "="); w[kv[1]] = kv[2] }
-	  print w["context"], w["alloc"], w["gfp"], w["verdict"],
+awk "$GFPCTX_AWK_WORDS"'{ words() }
+	FILENAME ~ /contexts$/ || FILENAME ~ /allocs$/ { f[w["name"]] = w["flags"]; next }
+	FILENAME ~ /gfps$/ { b[w["name"]] = w["blocking"]; nf[w["name"]] = w["nofail"]; next }
+	{ print w["context"], w["alloc"], w["gfp"], w["verdict"],
 		f[w["context"]], f[w["alloc"]], b[w["gfp"]], nf[w["gfp"]] }' \
 	"$ctxs" "$GFPCTX_TMP/allocs" "$GFPCTX_TMP/gfps" "$rules" \
 	> "$GFPCTX_TMP/rules.props"
@@ -310,13 +305,12 @@ fi
 # vmalloc_above (a page) only, so a cell with a non-blocking gfp, fatal
 # for vmalloc's sake, runs up to that size and is refused above it.
 desc="a cell fatal for vmalloc's sake runs up to vmalloc_above, not above"
-cell=$(awk 'FILENAME ~ /allocs$/ { for (i = 2; i <= NF; i++)
-		if ($i ~ /^vmalloc_above=/) above[substr($1, 6)] = substr($i, 15)
-		next }
-	FILENAME ~ /contexts$/ { if ($NF == "available=yes") ok[substr($1, 6)] = 1; next }
-	FILENAME ~ /gfps$/ { if ($2 == "blocking=no") nb[substr($1, 6)] = 1; next }
-	$6 ~ /^why=vmalloc-(in-hardirq-bugs|locks-not-softirq-safe)$/ {
-		c = substr($1, 9); a = substr($3, 7); g = substr($4, 5)
+cell=$(awk "$GFPCTX_AWK_WORDS"'{ words() }
+	FILENAME ~ /allocs$/ { above[w["name"]] = w["vmalloc_above"]; next }
+	FILENAME ~ /contexts$/ { ok[w["name"]] = w["available"] == "yes"; next }
+	FILENAME ~ /gfps$/ { nb[w["name"]] = w["blocking"] == "no"; next }
+	w["why"] ~ /^vmalloc-(in-hardirq-bugs|locks-not-softirq-safe)$/ {
+		c = w["context"]; a = w["alloc"]; g = w["gfp"]
 		if (ok[c] && nb[g] && above[a] > 0) { print c, a, g, above[a]; exit } }' \
 	"$GFPCTX_TMP/allocs" "$ctxs" "$GFPCTX_TMP/gfps" "$rules")
 if [ -z "$cell" ]; then
@@ -332,7 +326,8 @@ else
 fi
 
 # An ok cell of an unavailable context: EOPNOTSUPP.
-ctx=$(sed -n 's/^name=\([^ ]*\) .* available=no.*/\1/p' "$ctxs" | head -n 1)
+# shellcheck disable=SC2086 # the names, one word each
+ctx=$(echo $GFPCTX_UNAVAILABLE | cut -d ' ' -f 1)
 if [ -z "$ctx" ]; then
 	gfpctx_test_skip "unavailable context refused with EOPNOTSUPP" "all available"
 else

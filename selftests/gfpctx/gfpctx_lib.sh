@@ -230,10 +230,31 @@ gfpctx_names() {
 	sed -n 's/^name=\([^ ]*\).*/\1/p' "$1" | tr '\n' ' '
 }
 
+# An awk function for the module's key=value lines: words() fills the
+# array w with the current record's words by key (w["name"], w["flags"],
+# ...), whatever their order; a word without "=" is left out. Prepend it
+# to an awk program: awk "$GFPCTX_AWK_WORDS"'{ words(); ... }'.
+# shellcheck disable=SC2016 # awk's $i, not the shell's
+GFPCTX_AWK_WORDS='function words(i, k) {
+	split("", w)
+	for (i = 1; i <= NF; i++)
+		if ((k = index($i, "=")) > 1)
+			w[substr($i, 1, k - 1)] = substr($i, k + 1)
+}
+'
+
+# gfpctx_names_with FILE KEY VALUE: " name name ... " of the lines of a
+# table file (contexts, allocs, gfps) whose KEY is VALUE, in file order.
+gfpctx_names_with() {
+	echo " $(awk -v k="$2" -v v="$3" "$GFPCTX_AWK_WORDS"'
+		{ words(); if (w[k] == v) print w["name"] }' "$1" | tr '\n' ' ')"
+}
+
 # gfpctx_allocs_flagged FLAG: " alloc alloc ... " of the allocators whose
-# flags= in the allocs copy has FLAG.
+# flags= (a comma separated list) in the allocs copy has FLAG.
 gfpctx_allocs_flagged() {
-	echo " $(sed -n "s/^name=\([^ ]*\) .*flags=\([^ ]*,\)\{0,1\}$1\(,[^ ]*\)\{0,1\}\( .*\)\{0,1\}$/\1/p" \
+	echo " $(awk -v f="$1" "$GFPCTX_AWK_WORDS"'
+		{ words(); if (index("," w["flags"] ",", "," f ",")) print w["name"] }' \
 		"$GFPCTX_TMP/allocs" | tr '\n' ' ')"
 }
 
@@ -254,8 +275,7 @@ gfpctx_snapshot_tables() {
 	GFPCTX_ALLOCS=$(gfpctx_names "$GFPCTX_TMP/allocs")
 	# shellcheck disable=SC2034
 	GFPCTX_GFPS=$(gfpctx_names "$GFPCTX_TMP/gfps")
-	GFPCTX_UNAVAILABLE=" $(sed -n 's/^name=\([^ ]*\) .* available=no.*/\1/p' \
-		"$GFPCTX_TMP/contexts" | tr '\n' ' ')"
+	GFPCTX_UNAVAILABLE=$(gfpctx_names_with "$GFPCTX_TMP/contexts" available no)
 	GFPCTX_BY_ORDER=$(gfpctx_allocs_flagged order)
 	# shellcheck disable=SC2034 # read by lifecycle.sh and contexts.sh
 	GFPCTX_NOLOCK=$(gfpctx_allocs_flagged nolock)
