@@ -90,3 +90,11 @@ def test_answer_errors() -> None:
         query.answer(rules(), lanes=['lts'])
     with pytest.raises(query.QueryError, match='GFP_KERNEL only'):
         query.answer(rules(), ['timer'], ['vmalloc'], ['GFP_ATOMIC'])
+
+
+def test_answer_says_a_kernel_lacks_the_context() -> None:
+    lacking = rulesdoc.parse('name=timer available=no reason=needs-x\n' + STOCK)
+    text = query.answer({'stock': rulesdoc.parse(STOCK), 'old': lacking}, ['timer'],
+                        ['kmalloc'], ['GFP_KERNEL'])
+    assert '  old    softirq        -      no such context on this kernel (needs-x)' in text
+    assert '  stock  softirq        warns  blocking-gfp-in-atomic' in text

@@ -266,3 +266,30 @@ def test_debug_and_kasan_rules_are_the_stock_lanes() -> None:
     rules = rulesdoc.load(rulesdoc.DATA_DIR)
     for lane in ('debug', 'kasan'):
         assert rules[lane] == rules['stock'], lane
+
+
+LACKING = ('name=bh_work class=softirq flags=atomic available=no reason=needs-WQ_BH\n'
+           'name=task class=process flags=none available=yes\n'
+           'context=task class=process alloc=kmalloc gfp=GFP_KERNEL verdict=ok why=-\n'
+           'context=bh_work class=softirq alloc=kmalloc gfp=GFP_KERNEL verdict=warns why=w\n'
+           'context=bh_work class=softirq alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-\n')
+
+
+def test_a_context_the_kernel_lacks_is_kept_with_its_reason() -> None:
+    # 6.1 has no WQ_BH: its module still has bh_work's rules lines
+    rules = rulesdoc.parse(LACKING)
+    assert [r.unavailable for r in rules] == ['', 'needs-WQ_BH', 'needs-WQ_BH']
+    text = rulesdoc.data_text('lts', rules)
+    assert 'name=bh_work available=no reason=needs-WQ_BH\n' in text
+    assert 'name=task' not in text
+    assert rulesdoc.parse(text) == rules          # the data file reads back the same
+    table = rulesdoc.render(rules)
+    assert '``bh_work``' not in table.split('not on this kernel')[0]
+    assert table.endswith('- not on this kernel: ``bh_work`` (needs-WQ_BH)')
+
+
+def test_differences_leave_out_a_context_a_kernel_lacks() -> None:
+    lts = rulesdoc.parse(LACKING)
+    stock = rulesdoc.parse(LACKING.replace(' available=no reason=needs-WQ_BH', ' available=yes'))
+    assert rulesdoc.differences({'lts': lts, 'stock': stock}) == \
+        'No cell differs between the lanes.'

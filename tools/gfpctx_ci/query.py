@@ -57,13 +57,17 @@ def _wrap(text: str, indent: str = "  ") -> list[str]:
 def cell_lines(cell: tuple[str, str, str], by_lane: dict[str, dict[tuple[str, str, str], Rule]],
                lanes: list[str]) -> list[str]:
     """A cell's header, then a line per lane: class, verdict, why; `-`
-    where the lane's module has no such cell."""
+    where the lane's module has no such cell or the kernel no such
+    context (with the module's reason)."""
     width = max(len(lane) for lane in lanes)
     lines = [" ".join(cell)]
     for lane in lanes:
         rule = by_lane[lane].get(cell)
         if rule is None:
             lines.append(f"  {lane:<{width}}  -  (the module of this lane has no such cell)")
+        elif rule.unavailable:
+            lines.append(f"  {lane:<{width}}  {rule.cls:<14} -      no such context on this "
+                         f"kernel ({rule.unavailable})")
         else:
             lines.append(f"  {lane:<{width}}  {rule.cls:<14} {rule.verdict:<5}  {rule.why}")
     return lines

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Hashable, TypeVar
@@ -56,13 +57,20 @@ class Rule:
     gfp: str
     verdict: str
     why: str = ''
+    # why the context cannot be entered on this kernel (the contexts
+    # table's reason= of an available=no line), '' where it can
+    unavailable: str = ''
 
 
 def parse(text: str) -> list[Rule]:
-    """Rules lines (`context=.. class=.. alloc=.. gfp=.. verdict=..`)."""
-    rules = []
+    """Rules lines (`context=.. class=.. alloc=.. gfp=.. verdict=..`),
+    each with the reason of its context's `name=.. available=no
+    reason=..` line of the contexts table, where the text has one."""
+    rules, unavailable = [], {}
     for line in text.splitlines():
         words = dict(w.split('=', 1) for w in line.split() if '=' in w)
+        if 'name' in words and words.get('available') == 'no':
+            unavailable[words['name']] = words.get('reason') or '?'
         if not {'context', 'class', 'alloc', 'gfp', 'verdict'} <= set(words):
             continue
         if words['verdict'] not in SHORT:
@@ -71,7 +79,7 @@ def parse(text: str) -> list[Rule]:
                           words['gfp'], words['verdict'], words.get('why', '')))
     if not rules:
         raise ValueError('no rules lines found')
-    return rules
+    return [dataclasses.replace(r, unavailable=unavailable.get(r.context, '')) for r in rules]
 
 
 def format_rule(rule: Rule) -> str:
@@ -81,8 +89,13 @@ def format_rule(rule: Rule) -> str:
 
 
 def data_text(lane: str, rules: list[Rule]) -> str:
-    """The text of a lane's data file: a comment, then its rules lines."""
-    return DATA_HEADER.format(lane=lane) + ''.join(f'{format_rule(r)}\n' for r in rules)
+    """The text of a lane's data file: a comment, a contexts line per
+    context the kernel lacks (`name=.. available=no reason=..`), then
+    its rules lines."""
+    gone = {r.context: r.unavailable for r in rules if r.unavailable}
+    return (DATA_HEADER.format(lane=lane)
+            + ''.join(f'name={c} available=no reason={why}\n' for c, why in gone.items())
+            + ''.join(f'{format_rule(r)}\n' for r in rules))
 
 
 def data_path(data_dir: Path, lane: str) -> Path:
@@ -175,7 +188,10 @@ def render(rules: list[Rule]) -> str:
     group of allocators that take the same gfp masks with the same
     verdicts: the verdicts of the masks in the module's order (the order
     of the rules lines), joined by /. Within 80 columns however many
-    masks and allocators there are."""
+    masks and allocators there are. The contexts the kernel lacks are
+    one last item, with their reasons."""
+    gone = {r.context: r.unavailable for r in rules if r.unavailable}
+    rules = [r for r in rules if not r.unavailable]
     contexts = _ordered([r.context for r in rules])
     allocs = _ordered([r.alloc for r in rules])
     gfps = _ordered([r.gfp for r in rules])
@@ -198,6 +214,9 @@ def render(rules: list[Rule]) -> str:
         subs = [_wrap(f'{", ".join(names)}: {cell}', '  - ', '    ')
                 for names, (cell, _) in _grouped({a: (c, takes[a]) for a, c in row})]
         items.append(_wrap(f'{_contexts(ctxs, cls)}:') + '\n\n' + '\n'.join(subs))
+    if gone:
+        items.append(_wrap('not on this kernel: ' + ', '.join(
+            f'``{c}`` ({why})' for c, why in gone.items())))
     return '\n\n'.join(items)
 
 
@@ -208,12 +227,20 @@ def differences(lanes: dict[str, list[Rule]]) -> str:
     where the verdict is not ok; under it the cells, contexts with the
     same cells together, allocators with the same gfp masks together."""
     cells: dict[tuple[str, str, str], dict[str, Rule]] = {}
+    lacking: dict[tuple[str, str, str], int] = {}
     for lane, rules in lanes.items():
         for r in rules:
-            cells.setdefault((r.context, r.alloc, r.gfp), {})[lane] = r
+            cell = (r.context, r.alloc, r.gfp)
+            cells.setdefault(cell, {})
+            if r.unavailable:
+                # a context a kernel lacks is said so in its lane's list
+                lacking[cell] = lacking.get(cell, 0) + 1
+            else:
+                cells[cell][lane] = r
     groups: dict[tuple[str, ...], dict[str, dict[str, list[str]]]] = {}
     for (ctx, alloc, gfp), by_lane in cells.items():
-        if len({r.verdict for r in by_lane.values()}) < 2 and len(by_lane) == len(lanes):
+        if len({r.verdict for r in by_lane.values()}) < 2 and \
+                len(by_lane) + lacking.get((ctx, alloc, gfp), 0) == len(lanes):
             continue
         verdicts = [SHORT[by_lane[lane].verdict] if lane in by_lane else '-'
                     for lane in lanes]
