@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
 
-from gfpctx_ci import cli, kernel, pipeline, rulesdoc, settings  # noqa: E402
+from gfpctx_ci import cli, kernel, newer, pipeline, rulesdoc, settings  # noqa: E402
 
 RULES = ('context=task class=process alloc=kmalloc gfp=GFP_KERNEL verdict=ok why=-\n'
          'context=task class=process alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-\n')
@@ -473,7 +473,7 @@ def test_a_file_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
     (tmp_path / 'file').write_text('')
     out = tmp_path / 'file' / 'out'
     assert one_line_error(capsys, ['run', '--tests', 'contexts.sh', '--out', str(out)]) \
-        == f'gfpctx-ci: run: {out}/debug: Not a directory'
+        == f'gfpctx-ci: run: {out}/debug/skipped.txt: Not a directory'
 
 
 def fake_prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
@@ -668,3 +668,53 @@ def test_a_kernel_that_cannot_be_had_is_one_line(tmp_path: Path, monkeypatch: py
     assert cli.main(['run', '--dry-run', '--out', str(tmp_path)]) == 1
     assert capsys.readouterr().err == \
         'gfpctx-ci: run: linux-source-6.12 is not installed: run tools/install-deps\n'
+
+
+def test_a_lane_out_of_reach_skips_and_rules_doc_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # without Debian's newer suites the newest lanes skip; rules-doc
+    # checks the other lanes and says which it did not
+    def unreachable(lane: object, req: object, dry_run: bool = False) -> object:
+        raise newer.Unreachable("Debian's suites trixie cannot be reached")
+    monkeypatch.setattr('gfpctx_ci.pipeline.run', unreachable)
+    out = tmp_path / 'out'
+    assert cli.main(['run', '--lane', 'newest', '--out', str(out)]) == 4
+    assert (out / 'newest' / 'skipped.txt').read_text() == \
+        "Debian's suites trixie cannot be reached\n"
+    doc, data = tmp_path / 'gfpctx.rst', tmp_path / 'rules'
+    doc.write_text(DOC)
+    for lane in rulesdoc.DATA_LANES:
+        if lane != 'newest':
+            (out / lane).mkdir(parents=True)
+            (out / lane / 'clean.tables.txt').write_text(RULES)
+    argv = ['rules-doc', '--out', str(out), '--doc', str(doc), '--data', str(data)]
+    assert cli.main([*argv, '--write']) == 0
+    capsys.readouterr()
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    assert "rules-doc: newest: not checked, its run skipped: Debian's suites" in captured.err
+    assert 'newest,' not in captured.out and 'newest-rt' in captured.out
+
+
+def test_lint_skips_a_lane_out_of_reach(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from gfpctx_ci import build, templates
+    for name in ('checkpatch', 'shellcheck'):
+        monkeypatch.setattr(build, name, lambda: [])
+    monkeypatch.setattr(build, 'rst_check', lambda doc: [])
+    monkeypatch.setattr(cli, 'mypy_check', lambda cache: [])
+    monkeypatch.setattr(templates, 'check', lambda: [])
+    built = []
+
+    def get(lane: object) -> object:
+        if getattr(lane, 'kernel_source') == 'newest':
+            raise newer.Unreachable('no Debian archive among the host\'s apt sources')
+        return kernel.Kernel(tmp_path / 'bzImage', tmp_path / 'kdir', '6.12.0', 0.0, True)
+    monkeypatch.setattr(kernel, 'get', get)
+    monkeypatch.setattr(build, 'strict_build',
+                        lambda kdir, out, check: built.append(out.name) or [])
+    assert cli.main(['lint', '--lanes', 'stock,newest', '--out', str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "lint: newest: SKIP: no Debian archive" in captured.err
+    assert built == ['stock'] and 'lint: clean' in captured.out

@@ -126,6 +126,8 @@ def request(args: argparse.Namespace, lane: lanes.Lane) -> pipeline.Request:
                             provoke_boots=args.provoke_boots)
 
 
+# A lane whose kernel is out of reach here: the file its run leaves, the reason.
+SKIPPED = "skipped.txt"
 # A lane that cannot be built or fetched fails; check goes on to the next.
 FAILURES = (kernel.KernelError, build.BuildError, shell.CommandError)
 
@@ -134,13 +136,17 @@ def safe_run(lane: lanes.Lane, req: pipeline.Request,
              failures: tuple[type[Exception], ...] = FAILURES) -> Outcome:
     """The pipeline's run, with a build or fetch failure (or any of
     failures) turned into a failed outcome, and a kernel source out of
-    reach into a skipped one."""
+    reach into a skipped one, whose reason is left in OUT/<lane>/SKIPPED
+    for rules-doc."""
+    (req.out / SKIPPED).unlink(missing_ok=True)
     try:
         outcome = pipeline.run(lane, req).outcome
         assert outcome is not None
         return outcome
     except newer.Unreachable as err:
         print(f"gfpctx-ci: {lane.name}: SKIP: {err}", file=sys.stderr)
+        req.out.mkdir(parents=True, exist_ok=True)
+        (req.out / SKIPPED).write_text(f"{err}\n")
         return Outcome(lane.name, skipped=str(err))
     except failures as err:
         return pipeline.failed(lane.name, err)
@@ -203,7 +209,14 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
     dumps = {lane: Path(args.out) / lane / "clean.tables.txt"
              for lane in rulesdoc.DATA_LANES}
     missing = [lane for lane, path in dumps.items() if not path.is_file()]
-    present = {lane: p for lane, p in dumps.items() if lane not in missing}
+    # a lane whose run skipped (its kernel out of reach) is not checked
+    skipped = {lane: (path.parent / SKIPPED).read_text().strip() for lane, path in dumps.items()
+               if lane in missing and (path.parent / SKIPPED).is_file()}
+    for lane, why in skipped.items():
+        print(f"gfpctx-ci: rules-doc: {lane}: not checked, its run skipped: {why}",
+              file=sys.stderr)
+    missing = [lane for lane in missing if lane not in skipped]
+    present = {lane: p for lane, p in dumps.items() if lane not in missing and lane not in skipped}
     sources = sorted(build.MODULE_SOURCES.glob("*.[ch]"))
     older = rulesdoc.older_dumps(present, sources)
     if older:
@@ -226,7 +239,7 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
                   f"{', '.join(str(dumps[lane]) for lane in missing)}: "
                   f"run the {', '.join(rulesdoc.DATA_LANES)} lanes first", file=sys.stderr)
             return 1
-        stale_data = rulesdoc.stale_data(dumps, args.data)
+        stale_data = rulesdoc.stale_data(present, args.data)
         stale = rulesdoc.check(args.doc, args.data)
     except (OSError, ValueError) as err:
         print(f"gfpctx-ci: rules-doc: {err}", file=sys.stderr)
@@ -241,7 +254,7 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
               file=sys.stderr)
     if not stale_data and not stale:
         print(f"gfpctx-ci: rules-doc: {args.data} and {args.doc} match the "
-              f"{', '.join(dumps)} lanes")
+              f"{', '.join(present)} lanes")
     return 1 if stale_data or stale else 0
 
 
@@ -292,15 +305,20 @@ def cmd_lint(args: argparse.Namespace) -> int:
         problems += [p for doc in DOCS for p in build.rst_check(doc)]
         problems += mypy_check(Path(args.out) / "lint" / "mypy")
         problems += templates.check()
-        for name in args.lanes.split(","):
-            lane = lanes.get(name)
+    except (kernel.KernelError, build.BuildError, shell.CommandError) as err:
+        problems.append(str(err))
+    for name in args.lanes.split(","):
+        lane = lanes.get(name)
+        try:
             kern = kernel.get(lane)
             # Debian 12's sparse is too old for the newest kernels' Kbuild.
             check = newer.sparse() if lane.kernel_source == "newest" else None
             problems += [f"{name}: {w}" for w in
                          build.strict_build(kern.kdir, Path(args.out) / "lint" / name, check)]
-    except (kernel.KernelError, build.BuildError, shell.CommandError) as err:
-        problems.append(str(err))
+        except newer.Unreachable as err:
+            print(f"gfpctx-ci: lint: {name}: SKIP: {err}", file=sys.stderr)
+        except (kernel.KernelError, build.BuildError, shell.CommandError) as err:
+            problems.append(f"{name}: {err}")
     for problem in problems:
         print(f"gfpctx-ci: lint: {problem}", file=sys.stderr)
     print(f"gfpctx-ci: lint: {'FAIL' if problems else 'clean'} "
