@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
 
-from gfpctx_ci.splat import _PATTERNS, Splat, scan, unexpected  # noqa: E402
+from gfpctx_ci.splat import PATTERNS, Splat, scan, unexpected  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / 'data'
 
@@ -67,7 +67,7 @@ def test_recorded_reports() -> None:
 def test_every_kind_has_a_fixture() -> None:
     """Each kind of the scanner is in a recorded log, or invented and
     listed in the README's table of invented kinds (with why)."""
-    kinds = {kind for kind, _ in _PATTERNS}
+    kinds = {kind for kind, _ in PATTERNS}
     recorded = {s.kind for name in RECORDED for s in load(name)}
     invented = {s.kind for s in load('invented_reports.log')}
     readme = (DATA / 'README').read_text()

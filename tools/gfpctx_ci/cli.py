@@ -94,7 +94,7 @@ def cmd_record_fixture(args: argparse.Namespace) -> int:
         text = args.log.read_text(errors="replace")
         if args.report:
             kind, _, nth = args.report.partition(":")
-            if kind not in dict(splat._PATTERNS):
+            if kind not in dict(splat.PATTERNS):
                 raise fixture.FixtureError(f"{kind!r}: not a report kind of the scanner")
             if nth and not nth.isdigit():
                 raise fixture.FixtureError(f"{nth!r}: want the report's number, 1 or more")

@@ -67,8 +67,8 @@ def report_lines(text: str, kind: str, nth: int = 1, before: int = 0) -> list[in
                            f"({len(found)} of that kind)")
     report = found[nth - 1]
     first = report.line_no - 1
-    messages = [splat._message(line) for line in lines]
-    last = first + len(splat._report_lines(kind, messages, first))
+    messages = [splat.log_message(line) for line in lines]
+    last = first + len(splat.report_lines(kind, messages, first))
     if last + 1 < len(lines) and splat.END.match(messages[last + 1]):
         last += 1
     keep = list(range(max(first - before, 0), last + 1))

@@ -118,7 +118,7 @@ class Window:
 
 def scan(console_text: str) -> list[Splat]:
     lines = console_text.replace('\r\n', '\n').split('\n')
-    messages = [_message(line) for line in lines]
+    messages = [log_message(line) for line in lines]
     splats: list[Splat] = []
     window: Window | None = None
     open_report = False
@@ -152,7 +152,9 @@ def unexpected(splats: list[Splat]) -> list[Splat]:
     return [splat for splat in splats if not splat.expected]
 
 
-def _message(line: str) -> str:
+def log_message(line: str) -> str:
+    """A console line's kernel message: without its printk time and
+    caller prefix, carriage returns and NULs (what the patterns match)."""
     return PREFIX.sub('', line.strip('\r\x00').rstrip(), count=1)
 
 
@@ -202,7 +204,7 @@ class _Names:
     @classmethod
     def of(cls, kind: str, messages: list[str], index: int) -> _Names:
         title = TITLE_FUNC.search(messages[index])
-        report = _report_lines(kind, messages, index)
+        report = report_lines(kind, messages, index)
         return cls(_symbol(title.group(1)) if title else None,
                    [_symbol(m.group(1)) for m in map(RIP.match, report) if m],
                    _trace_symbols(report))
@@ -223,8 +225,10 @@ class _Names:
         return ([self.title] if self.title else []) + self.rips + self.trace
 
 
-def _report_lines(kind: str, messages: list[str], index: int) -> list[str]:
-    """The lines after a report's first line, up to its end."""
+def report_lines(kind: str, messages: list[str], index: int) -> list[str]:
+    """The messages (as log_message() gives them) after the report of kind
+    starting at messages[index], up to its end: at most REPORT_LINES, to
+    the first end line, expect-window marker or report of another kind."""
     lines = []
     for message in messages[index + 1:index + 1 + REPORT_LINES]:
         if END.match(message) or MARKER.search(message):
