@@ -97,6 +97,14 @@ static DEFINE_MUTEX(gfpctx_audit_mutex);
 static bool gfpctx_audit_state;		/* probes registered; mutex */
 
 /*
+ * Kbuild greps include/trace/events/kmem.h: since 6.1 `kmalloc` and
+ * `kmem_cache_alloc` are TRACE_EVENTs of their own, with a node and the
+ * prototypes below (6.1 and 6.12 alike). Older kernels spread them over
+ * kmem_alloc / kmem_alloc_node events of several shapes: audit is not
+ * built there and `on` is refused with EOPNOTSUPP.
+ */
+#ifdef GFPCTX_HAVE_SLAB_TP
+/*
  * What the probe machinery adds to preempt_count() and to the RCU nesting
  * depth around a probe, per kind. The tracepoints: __DO_TRACE() in
  * include/linux/tracepoint.h, preempt_disable_notrace() in 6.1 and 6.12,
@@ -121,14 +129,6 @@ static const void *gfpctx_audit_calib_ptr;
 static unsigned int gfpctx_audit_calib_pc;
 static int gfpctx_audit_calib_rcu;
 
-/*
- * Kbuild greps include/trace/events/kmem.h: since 6.1 `kmalloc` and
- * `kmem_cache_alloc` are TRACE_EVENTs of their own, with a node and the
- * prototypes below (6.1 and 6.12 alike). Older kernels spread them over
- * kmem_alloc / kmem_alloc_node events of several shapes: audit is not
- * built there and `on` is refused with EOPNOTSUPP.
- */
-#ifdef GFPCTX_HAVE_SLAB_TP
 static bool gfpctx_audit_non_block(void)
 {
 #ifdef CONFIG_DEBUG_ATOMIC_SLEEP
