@@ -4,29 +4,20 @@
 #
 # gfpctx: audit mode (debugfs file `audit`, Documentation/gfpctx.rst).
 # With audit on, the module's probes on the slab tracepoints `kmalloc` and
-# `kmem_cache_alloc`, and with CONFIG_KPROBES its kprobes at the entry of
-# the page allocator and of vmalloc, record every allocation of the kernel
-# whose gfp may block but that runs in atomic context, by call site, call
-# chain, class and gfp:
+# `kmem_cache_alloc` record every slab allocation of the kernel whose gfp
+# may block but that runs in atomic context, by call site, class and gfp:
 # - off after load, bad writes refused with EINVAL and nothing changed;
-# - no `ok` cell of rules is ever reported (no entry at a gfpctx site nor
-#   with a gfpctx_ function in its chain);
+# - no `ok` cell of rules is ever reported;
 # - each provoked `warns` cell of kmalloc, kzalloc and kmem_cache is
-#   reported exactly once by the slab probe, at a gfpctx_ function (the
-#   allocator's wrapper, or its caller gfpctx_alloc_one() where the
-#   compiler made the wrapper a tail call), count == job count, in the
-#   class rules gives, its chain naming gfpctx_ functions;
-# - each provoked `warns` cell of pages and vmalloc is reported exactly
-#   once by the pages or vmalloc probe with a chain naming a gfpctx_
-#   function, count == job count, in the class rules gives (skipped on a
-#   kernel without kprobes: no /sys/kernel/debug/kprobes);
+#   reported exactly once, at a gfpctx_ function (the allocator's wrapper,
+#   or its caller gfpctx_alloc_one() where the compiler made the wrapper a
+#   tail call), count == job count, in the class rules gives;
 # - kvmalloc: its kmalloc is reported once, at a gfpctx_ function or at
-#   kvmalloc's own (tail calls decide again); its vmalloc fallback, and a
-#   kmalloc above KMALLOC_MAX_CACHE_SIZE (reported by the pages probe
-#   only), need more than a page, which no provoked job may ask for
-#   (allow=warns, job.c): not checked;
-# - not covered, by design: mempool_alloc()'s first try never blocks: it
-#   is never reported at a gfpctx site;
+#   kvmalloc's own (tail calls decide again); its vmalloc is not;
+# - not covered, by design: pages and vmalloc have no slab tracepoint (the
+#   slab allocations vmalloc makes inside are reported at vmalloc's own
+#   sites); mempool_alloc()'s first try never blocks: none of them is ever
+#   reported at a gfpctx_ site;
 # - reset clears, off records nothing, rmmod with audit on is clean.
 # Entries at other sites are kernel-wide findings: printed as diagnostics,
 # never a failure.
@@ -34,8 +25,8 @@
 # It provokes splats on CONFIG_DEBUG_ATOMIC_SLEEP kernels: run it in a
 # boot of its own (the runner's PROVOKE list). Each provoked job is
 # declared to the log reader between gfpctx-expect begin/end markers.
-# GFPCTX_SHARD=I/N: the I-th of every N ok cells and probed warns cells
-# only (gfpctx_lib.sh); the other checks run in every shard.
+# GFPCTX_SHARD=I/N: the I-th of every N ok cells and slab warns cells only
+# (gfpctx_lib.sh); the other checks run in every shard.
 
 DIR="$(dirname "$(readlink -f "$0")")"
 # shellcheck source=gfpctx_lib.sh
@@ -50,15 +41,10 @@ END="gfpctx-expect: end"
 # is printed as site=sym+off/len module=gfpctx).
 OURS_RE='^site=[^ ]* module=gfpctx '
 KVMALLOC_RE='^site=[^ ]*kvmalloc[^ ]* '
-# An entry whose chain names a function of the module.
-CHAIN_RE=' chain=([^ ]*<)?gfpctx_'
-# Allocators a probe sees at the module's call: slab tracepoints, kprobes.
-PROBED_ALLOCS="kmalloc kzalloc kmem_cache pages vmalloc"
-OTHER_ALLOCS="mempool"
+# Allocators whose calls the slab tracepoints see at the module's site.
+SLAB_ALLOCS="kmalloc kzalloc kmem_cache"
+OTHER_ALLOCS="pages vmalloc mempool"
 AUDIT_SKIP=
-KPROBES_SKIP=
-[ -d "$(dirname "$GFPCTX_DIR")/kprobes" ] ||
-	KPROBES_SKIP="kernel without kprobes (no debugfs kprobes/)"
 
 # File|data|description: writes refused with EINVAL (gfpctx_write escapes).
 bad_writes() {
@@ -121,29 +107,13 @@ fresh() {
 	[ "$(audit_set reset)" = OK ]
 }
 
-# The probe that sees ALLOC at the module's call.
-probe_of() {
-	case $1 in
-	pages | vmalloc) echo "$1" ;;
-	*) echo slab ;;
-	esac
-}
+# check_slab_cell CONTEXT ALLOC GFP: one test.
+check_slab_cell() {
+	local ctx="$1" alloc="$2" gfp="$3" desc want r ours n line got
 
-# check_cell CONTEXT ALLOC GFP: one test. A slab cell's entry is at a
-# gfpctx site; a kprobe's is at the allocator's caller (vmlinux), its
-# chain naming the module's functions.
-check_cell() {
-	local ctx="$1" alloc="$2" gfp="$3" desc want r ours n line got probe re
-
-	probe=$(probe_of "$alloc")
-	desc="audit reports warns $ctx $alloc $gfp once"
-	desc="$desc, probe=$probe, chain naming a gfpctx_ function"
+	desc="audit reports warns $ctx $alloc $gfp once at a gfpctx_ function"
 	if [ -n "$AUDIT_SKIP" ]; then
 		gfpctx_test_skip "$desc" "$AUDIT_SKIP"
-		return
-	fi
-	if [ "$probe" != slab ] && [ -n "$KPROBES_SKIP" ]; then
-		gfpctx_test_skip "$desc" "$KPROBES_SKIP"
 		return
 	fi
 	if ! gfpctx_ctx_available "$ctx"; then
@@ -165,14 +135,12 @@ check_cell() {
 		return
 	fi
 	audit_set reset > /dev/null
-	re=$CHAIN_RE
-	[ "$probe" = slab ] && re=$OURS_RE
-	ours=$(grep -E "$re" "$GFPCTX_TMP/audit.cell" | grep " probe=$probe ")
+	ours=$(grep -E "$OURS_RE" "$GFPCTX_TMP/audit.cell")
 	seen_during "$desc"
 	n=0
 	[ -n "$ours" ] && n=$(echo "$ours" | wc -l)
 	if [ "$n" -ne 1 ]; then
-		gfpctx_msg "$desc: $n entries of probe=$probe (/$re/), want 1"
+		gfpctx_msg "$desc: $n entries at a gfpctx site, want 1"
 		echo "$ours" | while IFS= read -r line; do
 			[ -n "$line" ] && gfpctx_msg "  $line"
 		done
@@ -181,19 +149,14 @@ check_cell() {
 	fi
 	gfpctx_msg "reported: $ours"
 	got=$(gfpctx_field "$ours" site)
-	case $probe:$got in
-	slab:gfpctx_*+0x* | pages:* | vmalloc:*) ;;
+	case $got in
+	gfpctx_*+0x*) ;;
 	*)
 		gfpctx_msg "$desc: site $got, want gfpctx_...+0x..."
 		ktap_test_fail "$desc"
 		return
 		;;
 	esac
-	if ! echo "$ours" | grep -Eq "$CHAIN_RE"; then
-		gfpctx_msg "$desc: chain names no gfpctx_ function"
-		ktap_test_fail "$desc"
-		return
-	fi
 	got=$(gfpctx_field "$ours" count)
 	if [ "$got" != "$COUNT" ]; then
 		gfpctx_msg "$desc: count=$got, want $COUNT"
@@ -212,8 +175,8 @@ check_cell() {
 	ktap_test_pass "$desc"
 }
 
-# check_other_alloc ALLOC: a warns cell of an allocator no probe sees at
-# the module's site; one test.
+# check_other_alloc ALLOC: a warns cell of an allocator the slab
+# tracepoints do not see at the module's site; one test.
 check_other_alloc() {
 	local alloc="$1" cell ctx gfp desc r ours
 
@@ -286,8 +249,7 @@ check_kvmalloc() {
 	r=$(provoke spinlock kvmalloc GFP_KERNEL)
 	audit_read cell
 	audit_set reset > /dev/null
-	ours=$(grep -E "$OURS_RE|$KVMALLOC_RE" "$GFPCTX_TMP/audit.cell" |
-		grep ' probe=slab ')
+	ours=$(grep -E "$OURS_RE|$KVMALLOC_RE" "$GFPCTX_TMP/audit.cell")
 	n=0
 	[ -n "$ours" ] && n=$(echo "$ours" | wc -l)
 	gfpctx_msg "reported: $ours"
@@ -311,13 +273,13 @@ start_mark=$GFPCTX_MARK
 
 gfpctx_cells ok | gfpctx_shard > "$GFPCTX_TMP/ok_cells"
 gfpctx_cells warns > "$GFPCTX_TMP/warns"
-for a in $PROBED_ALLOCS; do
+for a in $SLAB_ALLOCS; do
 	grep " $a " "$GFPCTX_TMP/warns"
-done | gfpctx_shard > "$GFPCTX_TMP/probed_warns"
+done | gfpctx_shard > "$GFPCTX_TMP/slab_warns"
 nbad=$(bad_writes | wc -l)
-nprobed=$(wc -l < "$GFPCTX_TMP/probed_warns")
+nslab=$(wc -l < "$GFPCTX_TMP/slab_warns")
 nother=$(echo "$OTHER_ALLOCS" | wc -w)
-ktap_set_plan $((1 + nbad + 1 + 1 + nprobed + 1 + nother + 5))
+ktap_set_plan $((1 + nbad + 1 + 1 + nslab + 1 + nother + 5))
 
 # 1: off after load, empty.
 audit_read load
@@ -383,7 +345,7 @@ else
 		shift
 	done
 	audit_read ok
-	ours=$(grep -E "$OURS_RE|$CHAIN_RE" "$GFPCTX_TMP/audit.ok")
+	ours=$(grep -E "$OURS_RE" "$GFPCTX_TMP/audit.ok")
 	gfpctx_msg "$nok ok cells run; $(audit_summary ok)"
 	if [ -z "$ours" ] && [ $jobfail -eq 0 ] && [ $nok -gt 0 ]; then
 		ktap_test_pass "$desc"
@@ -395,14 +357,14 @@ else
 	fi
 fi
 
-# Each provoked warns cell of a probed allocator: once, by its probe.
+# Each provoked warns cell of a slab allocator: once, at the module's site.
 while read -r ctx alloc gfp; do
-	check_cell "$ctx" "$alloc" "$gfp"
-done < "$GFPCTX_TMP/probed_warns"
+	check_slab_cell "$ctx" "$alloc" "$gfp"
+done < "$GFPCTX_TMP/slab_warns"
 
 check_kvmalloc
 
-# The allocators no probe sees at the module's site.
+# The allocators the slab tracepoints do not see at the module's site.
 for a in $OTHER_ALLOCS; do
 	check_other_alloc "$a"
 done
