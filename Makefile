@@ -17,8 +17,8 @@ run_args = --lane $(LANE) --out $(OUT) \
 
 # The tree `make` builds gfpctx.ko against: KDIR, else the running
 # kernel's, else the stock lane's Debian headers (fetched once).
-module_kdir = $(or $(KDIR),$(wildcard /lib/modules/$(shell uname -r)/build),\
-	$(shell $(CI) kernel --lane stock --print kdir))
+local_kdir = $(or $(KDIR),$(wildcard /lib/modules/$(shell uname -r)/build))
+module_kdir = $(or $(local_kdir),$(shell $(CI) kernel --lane stock --print kdir))
 
 # gfpctx.ko's sources, in the kselftest target that builds it too.
 MODULE_DIR := selftests/gfpctx/module
@@ -95,7 +95,7 @@ kselftest-install:
 
 # Kbuild's clean needs a kernel tree, but never a download: the stock
 # lane's headers only if they are in the cache already.
-clean_kdir = $(or $(KDIR),$(wildcard /lib/modules/$(shell uname -r)/build),\
+clean_kdir = $(or $(local_kdir),\
 	$(wildcard $(shell $(CI) kernel --lane stock --print kdir --planned 2>/dev/null)))
 
 clean:
