@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
 
-from gfpctx_ci import cli, kernel, newer, pipeline, rulesdoc, settings  # noqa: E402
+from gfpctx_ci import cli, kernel, lanes, newer, pipeline, rulesdoc, settings  # noqa: E402
 
 RULES = ('context=task class=process alloc=kmalloc gfp=GFP_KERNEL verdict=ok why=-\n'
          'context=task class=process alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-\n')
@@ -95,6 +95,17 @@ def test_boot_env_names_the_shard() -> None:
     assert pipeline.boot_env('clean', 3) == []
     assert pipeline.boot_env('provoke', 1) == []
     assert pipeline.boot_env('provoke-4', 3) == []
+
+
+def test_boot_env_samples_the_cells() -> None:
+    # three boots of a third of the cells: shards 1, 2, 3 of 9
+    assert pipeline.boot_env('provoke', 3, sample=3) == ['GFPCTX_SHARD=1/9']
+    assert pipeline.boot_env('provoke-3', 3, sample=3) == ['GFPCTX_SHARD=3/9']
+    assert pipeline.boot_env('clean', 3, sample=3) == []
+    # one boot of a half
+    assert pipeline.boot_env('provoke', 1, sample=2) == ['GFPCTX_SHARD=1/2']
+    assert lanes.get('kasan').provoke_text() == '3 of 9'
+    assert lanes.get('debug').provoke_text() == '3'
 
 
 def test_provoke_boots_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
@@ -718,3 +729,13 @@ def test_lint_skips_a_lane_out_of_reach(tmp_path: Path, monkeypatch: pytest.Monk
     captured = capsys.readouterr()
     assert "lint: newest: SKIP: no Debian archive" in captured.err
     assert built == ['stock'] and 'lint: clean' in captured.out
+
+
+def test_typical_seconds_shrink_the_sampled_shares() -> None:
+    # a lane provoking a third of the cells: a third of each provoking
+    # script's typical share, the clean scripts' seconds unchanged
+    third = pipeline.typical_seconds(3)
+    for test, seconds in pipeline.TYPICAL_S.items():
+        expected = seconds / 3 if test in pipeline.PROVOKE else seconds
+        assert third[test] == pytest.approx(expected)
+    assert pipeline.typical_seconds() == pipeline.TYPICAL_S

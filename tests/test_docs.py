@@ -671,7 +671,7 @@ def test_lane_settings() -> None:
     # the doc's table of each lane's memory, boot timeout, provoke boots, knobs
     rows = next(rows for rows in tables(section('Lanes', doc=CI_DOC)) if len(rows[0]) == 5)
     doc = {row[0]: tuple(row[1:]) for row in rows}
-    code = {lane.name: (lane.memory, f'{lane.boot_timeout_s} s', str(lane.provoke_boots),
+    code = {lane.name: (lane.memory, f'{lane.boot_timeout_s} s', lane.provoke_text(),
                         ' '.join(lane.env) or '-') for lane in lanes.LANES.values()}
     assert doc == code, differ_by_key('lane settings (memory, boot timeout, provoke boots, '
                                       'knobs)', code, doc, 'the doc\'s table')

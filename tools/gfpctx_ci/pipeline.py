@@ -159,14 +159,17 @@ def provoke_boot_name(i: int) -> str:
     return "provoke" if i == 1 else f"provoke-{i}"
 
 
-def boot_env(name: str, provoke_boots: int) -> list[str]:
-    """The test knobs of one boot: a provoke boot of several takes its
-    share of the cells (GFPCTX_SHARD=I/N, gfpctx_lib.sh)."""
-    if provoke_boots < 2:
+def boot_env(name: str, provoke_boots: int, sample: int = 1) -> list[str]:
+    """The test knobs of one boot: the i-th provoke boot of n takes the
+    i-th of every n * sample provoked cells (GFPCTX_SHARD=i/(n*sample),
+    gfpctx_lib.sh); nothing for a clean boot, or for one provoke boot of
+    all the cells."""
+    shards = provoke_boots * sample
+    if shards < 2:
         return []
     for i in range(1, provoke_boots + 1):
         if name == provoke_boot_name(i):
-            return [f"GFPCTX_SHARD={i}/{provoke_boots}"]
+            return [f"GFPCTX_SHARD={i}/{shards}"]
     return []
 
 
@@ -181,6 +184,13 @@ TYPICAL_S = {
     "pressure.sh": 93.8, "timing.sh": 14.9, "races.sh": 123.6,
     "warns.sh": 149.1, "audit.sh": 89.5,
 }
+
+
+def typical_seconds(sample: int = 1) -> dict[str, float]:
+    """TYPICAL_S for a lane whose provoke boots take 1/sample of the
+    cells that the debug lane's take (Lane.provoke_sample): the
+    provoking scripts' shares shrink by as much."""
+    return {t: s / sample if t in PROVOKE else s for t, s in TYPICAL_S.items()}
 
 
 def last_seconds(out: Path) -> dict[str, float]:
@@ -301,12 +311,14 @@ def plan(lane: lanes.Lane, request: Request, prep: Prepared) -> Plan:
     per_test = (request.test_timeout or test_timeout_s(prep.settings_root)) + TEST_MARGIN_S
     nprovoke = request.provoke_boots or lane.provoke_boots
     split = split_boots(tests, request.one_boot, request.clean_boots,
-                        last_seconds(out) or TYPICAL_S, nprovoke) or [("clean", [])]
+                        last_seconds(out) or typical_seconds(lane.provoke_sample),
+                        nprovoke) or [("clean", [])]
     emulated = qemu.emulated_words(prep.accel)
     return Plan(lane, request, prep, tuple(
         boot_plan(lane, prep, out, name, boot_tests,
                   append_line(lane, boot_tests,
-                              [*request.env, *boot_env(name, nprovoke), *emulated],
+                              [*request.env, *boot_env(name, nprovoke, lane.provoke_sample),
+                               *emulated],
                               request.test_timeout),
                   qemu.Timeouts(boot_s=lane.boot_timeout_s, test_s=per_test,
                                 run_s=lane.boot_timeout_s + per_test * (len(boot_tests) + 1)))
