@@ -90,7 +90,7 @@ class Lane:
     env: tuple[str, ...] = ()            # GFPCTX_* knobs for the lane's tests
     boot_timeout_s: int = 300
     # guests that share the provoked cells: a kernel that reports them
-    # (DEBUG_ATOMIC_SLEEP) spends a second on each (cli.split_boots())
+    # (DEBUG_ATOMIC_SLEEP) spends a second on each (pipeline.split_boots())
     provoke_boots: int = 1
     # the provoke boots take together 1/provoke_sample of the provoked
     # cells, the I-th of every provoke_boots * provoke_sample each
