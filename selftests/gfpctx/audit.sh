@@ -8,16 +8,17 @@
 # may block but that runs in atomic context, by call site, class and gfp:
 # - off after load, bad writes refused with EINVAL and nothing changed;
 # - no `ok` cell of rules is ever reported;
-# - each provoked `warns` cell of kmalloc, kzalloc and kmem_cache is
-#   reported exactly once, at a gfpctx_ function (the allocator's wrapper,
+# - each provoked `warns` cell of an allocator flagged `audited` in allocs
+#   (kmalloc, kzalloc and kmem_cache) is reported exactly once, at a gfpctx_ function (the allocator's wrapper,
 #   or its caller gfpctx_alloc_one() where the compiler made the wrapper a
 #   tail call), count == job count, in the class rules gives;
-# - kvmalloc: its kmalloc is reported once, at a gfpctx_ function or at
-#   kvmalloc's own (tail calls decide again); its vmalloc is not;
-# - not covered, by design: pages and vmalloc have no slab tracepoint (the
-#   slab allocations vmalloc makes inside are reported at vmalloc's own
-#   sites); mempool_alloc()'s first try never blocks: none of them is ever
-#   reported at a gfpctx_ site;
+# - an allocator that calls vmalloc above a size (kvmalloc; vmalloc_above
+#   in allocs): its kmalloc is reported once, at a gfpctx_ function or at
+#   its own (tail calls decide again); its vmalloc is not;
+# - not covered, by design, every other allocator with a warns cell: pages
+#   and vmalloc have no slab tracepoint (the slab allocations vmalloc makes
+#   inside are reported at vmalloc's own sites); mempool_alloc()'s first
+#   try never blocks: none of them is ever reported at a gfpctx_ site;
 # - reset clears, off records nothing, rmmod with audit on is clean.
 # Entries at other sites are kernel-wide findings: printed as diagnostics,
 # never a failure.
@@ -40,10 +41,6 @@ END="gfpctx-expect: end"
 # An entry whose call site is in the module (%pS "sym+off/len [gfpctx]"
 # is printed as site=sym+off/len module=gfpctx).
 OURS_RE='^site=[^ ]* module=gfpctx '
-KVMALLOC_RE='^site=[^ ]*kvmalloc[^ ]* '
-# Allocators whose calls the slab tracepoints see at the module's site.
-SLAB_ALLOCS="kmalloc kzalloc kmem_cache"
-OTHER_ALLOCS="pages vmalloc mempool"
 AUDIT_SKIP=
 
 # File|data|description: writes refused with EINVAL (gfpctx_write escapes).
@@ -78,6 +75,24 @@ audit_keep_foreign() {
 
 audit_set() {
 	gfpctx_write "$AUDIT" "$1\\n"
+}
+
+# first_warns_cell: of the "context alloc gfp" lines on stdin, the first
+# whose context is available, one of class process-atomic with GFP_KERNEL
+# if there is (a held lock, as drivers hold; no interrupt provoked).
+first_warns_cell() {
+	local ctx alloc gfp first=
+
+	while read -r ctx alloc gfp; do
+		gfpctx_ctx_available "$ctx" || continue
+		[ -z "$first" ] && first="$ctx $alloc $gfp"
+		if [ "$gfp" = GFP_KERNEL ] &&
+		   [ "$(gfpctx_ctx_field "$ctx" class)" = process-atomic ]; then
+			echo "$ctx $alloc $gfp"
+			return
+		fi
+	done
+	[ -n "$first" ] && echo "$first"
 }
 
 # provoke CONTEXT ALLOC GFP: one warns job of COUNT, declared in the log.
@@ -185,21 +200,13 @@ check_other_alloc() {
 		gfpctx_test_skip "$desc" "$AUDIT_SKIP"
 		return
 	fi
-	# The first available warns cell, a spinlock one if there is.
-	cell=$( (grep " $alloc GFP_KERNEL\$" "$GFPCTX_TMP/warns" |
-		grep '^spinlock '; grep " $alloc " "$GFPCTX_TMP/warns") |
-		while read -r ctx _ gfp; do
-			if gfpctx_ctx_available "$ctx"; then
-				echo "$ctx $gfp"
-				break
-			fi
-		done)
+	cell=$(grep " $alloc " "$GFPCTX_TMP/warns" | first_warns_cell)
 	if [ -z "$cell" ]; then
 		gfpctx_test_skip "$desc" "no available warns cell of $alloc here"
 		return
 	fi
-	ctx=${cell% *}
-	gfp=${cell#* }
+	ctx=${cell%% *}
+	gfp=${cell##* }
 	desc="$desc: $ctx $alloc $gfp"
 	if ! fresh; then
 		gfpctx_msg "$desc: reset refused"
@@ -225,40 +232,45 @@ check_other_alloc() {
 	ktap_test_pass "$desc"
 }
 
-# check_kvmalloc: a spinlock kvmalloc warns cell (size=64: kmalloc only);
-# one test.
-check_kvmalloc() {
-	local desc="audit reports warns spinlock kvmalloc GFP_KERNEL once" r
-	local ours n
+# check_split_alloc ALLOC: a warns cell of an allocator that calls kmalloc
+# below its vmalloc_above (kvmalloc; a standard job's size= is below): its
+# kmalloc is reported once, at a gfpctx_ function or at one of its own.
+# One test.
+check_split_alloc() {
+	local alloc="$1" desc cell ctx gfp want r ours n
 
-	desc="$desc, at a gfpctx_ or a kvmalloc function"
+	desc="audit reports warns $alloc once, at a gfpctx_ or $alloc function"
 	if [ -n "$AUDIT_SKIP" ]; then
 		gfpctx_test_skip "$desc" "$AUDIT_SKIP"
 		return
 	fi
-	if ! gfpctx_ctx_available spinlock ||
-	   [ "$(gfpctx_verdict spinlock kvmalloc GFP_KERNEL)" != warns ]; then
-		gfpctx_test_skip "$desc" "not a warns cell here"
+	cell=$(grep " $alloc " "$GFPCTX_TMP/warns" | first_warns_cell)
+	if [ -z "$cell" ]; then
+		gfpctx_test_skip "$desc" "no available warns cell of $alloc here"
 		return
 	fi
+	ctx=${cell%% *}
+	gfp=${cell##* }
+	desc="$desc: $ctx $alloc $gfp"
+	want=$(gfpctx_ctx_field "$ctx" class)
 	if ! fresh; then
 		gfpctx_msg "$desc: reset refused"
 		ktap_test_fail "$desc"
 		return
 	fi
-	r=$(provoke spinlock kvmalloc GFP_KERNEL)
+	r=$(provoke "$ctx" "$alloc" "$gfp")
 	audit_read cell
 	audit_set reset > /dev/null
-	ours=$(grep -E "$OURS_RE|$KVMALLOC_RE" "$GFPCTX_TMP/audit.cell")
+	ours=$(grep -E "$OURS_RE|^site=[^ ]*${alloc}[^ ]* " "$GFPCTX_TMP/audit.cell")
 	n=0
 	[ -n "$ours" ] && n=$(echo "$ours" | wc -l)
 	gfpctx_msg "reported: $ours"
 	if [ "$r" = OK ] && [ "$n" -eq 1 ] &&
 	   [ "$(gfpctx_field "$ours" count)" = "$COUNT" ] &&
-	   [ "$(gfpctx_field "$ours" class)" = process-atomic ]; then
+	   [ "$(gfpctx_field "$ours" class)" = "$want" ]; then
 		ktap_test_pass "$desc"
 	else
-		gfpctx_msg "$desc: job $r, $n entries"
+		gfpctx_msg "$desc: job $r, $n entries, want 1 of class $want"
 		ktap_test_fail "$desc"
 	fi
 }
@@ -273,13 +285,31 @@ start_mark=$GFPCTX_MARK
 
 gfpctx_cells ok | gfpctx_shard > "$GFPCTX_TMP/ok_cells"
 gfpctx_cells warns > "$GFPCTX_TMP/warns"
-for a in $SLAB_ALLOCS; do
+# The allocators flagged audited in allocs (the slab tracepoints see them at
+# the module's site); those that call vmalloc above a size (kvmalloc: its
+# slab part is seen at its own site); the others with a warns cell.
+for a in $GFPCTX_AUDITED; do
 	grep " $a " "$GFPCTX_TMP/warns"
-done | gfpctx_shard > "$GFPCTX_TMP/slab_warns"
+done > "$GFPCTX_TMP/audited_warns"
+gfpctx_shard < "$GFPCTX_TMP/audited_warns" > "$GFPCTX_TMP/slab_warns"
+SPLIT_ALLOCS=
+OTHER_ALLOCS=
+for a in $GFPCTX_ALLOCS; do
+	case $GFPCTX_AUDITED in
+	*" $a "*) continue ;;
+	esac
+	grep -q " $a " "$GFPCTX_TMP/warns" || continue
+	if [ "$(gfpctx_alloc_field "$a" vmalloc_above)" -gt 0 ]; then
+		SPLIT_ALLOCS="$SPLIT_ALLOCS $a"
+	else
+		OTHER_ALLOCS="$OTHER_ALLOCS $a"
+	fi
+done
 nbad=$(bad_writes | wc -l)
 nslab=$(wc -l < "$GFPCTX_TMP/slab_warns")
+nsplit=$(echo "$SPLIT_ALLOCS" | wc -w)
 nother=$(echo "$OTHER_ALLOCS" | wc -w)
-ktap_set_plan $((1 + nbad + 1 + 1 + nslab + 1 + nother + 5))
+ktap_set_plan $((1 + nbad + 1 + 1 + nslab + nsplit + nother + 5))
 
 # 1: off after load, empty.
 audit_read load
@@ -362,19 +392,17 @@ while read -r ctx alloc gfp; do
 	check_slab_cell "$ctx" "$alloc" "$gfp"
 done < "$GFPCTX_TMP/slab_warns"
 
-check_kvmalloc
+for a in $SPLIT_ALLOCS; do
+	check_split_alloc "$a"
+done
 
 # The allocators the slab tracepoints do not see at the module's site.
 for a in $OTHER_ALLOCS; do
 	check_other_alloc "$a"
 done
 
-# A spinlock kmalloc warns cell: the witness of the last checks.
-WITNESS="spinlock kmalloc GFP_KERNEL"
-witness_ok() {
-	gfpctx_ctx_available spinlock &&
-		[ "$(gfpctx_verdict spinlock kmalloc GFP_KERNEL)" = warns ]
-}
+# An audited warns cell: the witness of the last checks (every shard).
+WITNESS=$(first_warns_cell < "$GFPCTX_TMP/audited_warns")
 
 # reset clears.
 desc="audit: reset clears every entry"
@@ -392,11 +420,11 @@ else
 fi
 
 # off records nothing.
-desc="audit: off, then a provoked $WITNESS adds nothing"
+desc="audit: off, then a provoked ${WITNESS:-warns cell} adds nothing"
 if [ -n "$AUDIT_SKIP" ]; then
 	gfpctx_test_skip "$desc" "$AUDIT_SKIP"
-elif ! witness_ok; then
-	gfpctx_test_skip "$desc" "$WITNESS is not a warns cell here"
+elif [ -z "$WITNESS" ]; then
+	gfpctx_test_skip "$desc" "no available warns cell of an audited allocator"
 else
 	r=$(audit_set off)
 	# shellcheck disable=SC2086
@@ -419,7 +447,7 @@ if [ -n "$AUDIT_SKIP" ]; then
 	gfpctx_test_skip "$desc" "$AUDIT_SKIP"
 else
 	r=$(audit_set on)
-	if witness_ok; then
+	if [ -n "$WITNESS" ]; then
 		# shellcheck disable=SC2086
 		provoke $WITNESS > /dev/null
 	fi

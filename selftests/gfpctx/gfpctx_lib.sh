@@ -262,7 +262,8 @@ gfpctx_allocs_flagged() {
 # GFPCTX_CONTEXTS, GFPCTX_ALLOCS, GFPCTX_GFPS: the names, in table order;
 # GFPCTX_UNAVAILABLE: the unavailable contexts; GFPCTX_BY_ORDER: the
 # allocators a job sizes with order= (the others take size=);
-# GFPCTX_NOLOCK: the allocators flagged nolock (may return NULL by design).
+# GFPCTX_NOLOCK: the allocators flagged nolock (may return NULL by design);
+# GFPCTX_AUDITED: the allocators flagged audited (audit mode sees them).
 gfpctx_snapshot_tables() {
 	local t
 
@@ -279,6 +280,8 @@ gfpctx_snapshot_tables() {
 	GFPCTX_BY_ORDER=$(gfpctx_allocs_flagged order)
 	# shellcheck disable=SC2034 # read by lifecycle.sh and contexts.sh
 	GFPCTX_NOLOCK=$(gfpctx_allocs_flagged nolock)
+	# shellcheck disable=SC2034 # read by audit.sh
+	GFPCTX_AUDITED=$(gfpctx_allocs_flagged audited)
 }
 
 gfpctx_nap() {
@@ -412,6 +415,11 @@ gfpctx_inject_field() {
 # gfpctx_ctx_field CONTEXT KEY: from the contexts snapshot.
 gfpctx_ctx_field() {
 	gfpctx_field "$(grep "^name=$1 " "$GFPCTX_TMP/contexts")" "$2"
+}
+
+# gfpctx_alloc_field ALLOC KEY: from the allocs snapshot.
+gfpctx_alloc_field() {
+	gfpctx_field "$(grep "^name=$1 " "$GFPCTX_TMP/allocs")" "$2"
 }
 
 gfpctx_ctx_available() {

@@ -144,12 +144,15 @@ static void *gfpctx_pages_nolock_alloc(struct gfpctx_job *job)
 const struct gfpctx_alloc gfpctx_allocs[] = {
 	{
 		.name = "kmalloc", .max_size = SZ_4M,
+		.flags = GFPCTX_ALLOC_AUDITED,
 		.alloc = gfpctx_kmalloc, .free = gfpctx_kfree,
 	}, {
 		.name = "kzalloc", .max_size = SZ_4M,
+		.flags = GFPCTX_ALLOC_AUDITED,
 		.alloc = gfpctx_kzalloc, .free = gfpctx_kfree,
 	}, {
 		.name = "kmem_cache", .max_size = SZ_64K,
+		.flags = GFPCTX_ALLOC_AUDITED,
 		.setup = gfpctx_cache_setup,
 		.teardown = gfpctx_cache_teardown,
 		.alloc = gfpctx_cache_alloc, .free = gfpctx_cache_free,
@@ -247,10 +250,11 @@ u64 gfpctx_alloc_footprint(const struct gfpctx_alloc *alloc, size_t size)
 /* The GFPCTX_ALLOC_* bits, by name. */
 static const char * const gfpctx_alloc_flag_names[] = {
 	"vmalloc", "kernel_only", "order", "nolock", "free_by_writer",
+	"audited",
 };
 
 static_assert(BIT(ARRAY_SIZE(gfpctx_alloc_flag_names) - 1) ==
-	      GFPCTX_ALLOC_FREE_BY_WRITER);
+	      GFPCTX_ALLOC_AUDITED);
 
 /*
  * One line per allocator: name, the key that sizes a job, its maximum,

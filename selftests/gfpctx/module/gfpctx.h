@@ -86,6 +86,11 @@ enum gfpctx_verdict {
  * not: the writer frees, in process context, after each batch.
  */
 #define GFPCTX_ALLOC_FREE_BY_WRITER BIT(4)
+/*
+ * Calls kmalloc() or kmem_cache_alloc() itself: the slab tracepoints that
+ * audit mode hooks (audit.c) see the allocation at the module's own site.
+ */
+#define GFPCTX_ALLOC_AUDITED	BIT(5)
 
 /* The kernel's own reports, counted while a job runs (reports.c). */
 enum gfpctx_report {
