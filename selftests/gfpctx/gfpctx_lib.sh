@@ -450,6 +450,17 @@ gfpctx_cells() {
 		"$GFPCTX_TMP/rules"
 }
 
+# gfpctx_ctxs_of CLASS N: the first N available contexts of class CLASS
+# (process, process-atomic, softirq, hardirq, nmi), table order, on one
+# line; fewer where the table has fewer.
+gfpctx_ctxs_of() {
+	awk -v c="$1" -v n="$2" -v u="$GFPCTX_UNAVAILABLE" "$GFPCTX_AWK_WORDS"'
+		{ words() }
+		w["class"] == c && !index(u, " " w["name"] " ") && n-- > 0 {
+			print w["name"]
+		}' "$GFPCTX_TMP/contexts" | tr '\n' ' '
+}
+
 # gfpctx_hardirq_ctx: the first available context of class hardirq whose
 # kmalloc GFP_ATOMIC cell is ok (status 1 and nothing when there is none,
 # as on PREEMPT_RT).

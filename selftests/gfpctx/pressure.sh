@@ -20,8 +20,11 @@ HOG=$DIR/gfpctx_hog
 HOG_PERCENT=${GFPCTX_HOG_PERCENT:-3}
 HOG_MIB=${GFPCTX_HOG_MIB:-24}
 HOG_S=300
-ATOMIC_CONTEXTS="timer hrtimer_hard irq_work"
-KERNEL_CONTEXTS="task workqueue kthread"
+# The contexts, from the module's table (set after its load): the first
+# softirq context and the first two hard IRQ ones for GFP_ATOMIC, the first
+# three process contexts for GFP_KERNEL.
+ATOMIC_CONTEXTS=
+KERNEL_CONTEXTS=
 # Every GFP_ATOMIC job holds (free=process) up to the module's limit,
 # GFPCTX_MAX_HELD_BYTES: much more than the hog leaves available.
 HELD_KB=65536
@@ -245,19 +248,24 @@ echo -1000 > "/proc/$$/oom_score_adj" ||
 	ktap_exit_fail_msg "cannot set this script's oom_score_adj"
 gfpctx_log_mark
 start_mark=$GFPCTX_MARK
-ktap_set_plan 24
 
 gfpctx_kmemleak_clear
 
 gfpctx_load || ktap_exit_fail_msg "loading gfpctx failed"
 gfpctx_snapshot_tables
+ATOMIC_CONTEXTS="$(gfpctx_ctxs_of softirq 1)$(gfpctx_ctxs_of hardirq 2)"
+KERNEL_CONTEXTS=$(gfpctx_ctxs_of process 3)
+na=$(echo "$ATOMIC_CONTEXTS" | wc -w)
+nk=$(echo "$KERNEL_CONTEXTS" | wc -w)
+# The hog, 3 GFP_ATOMIC tests and 3 GFP_KERNEL ones per context, 5 more.
+ktap_set_plan $((1 + 3 * na + 3 * nk + 5))
 
 total=$(meminfo_kb MemTotal)
 avail0=$(meminfo_kb MemAvailable)
 pkb=$(page_kb)
 gfpctx_msg "MemTotal ${total} kB, MemAvailable ${avail0} kB, page ${pkb} kB"
 
-# 1: the hog.
+# The hog.
 t0=$(gfpctx_now_cs)
 spares_ensure
 hog_start
@@ -265,8 +273,8 @@ gfpctx_result $? "hog takes memory until MemAvailable is at its target"
 gfpctx_msg "hog ready after $((($(gfpctx_now_cs) - t0) / 100)) s," \
 	"MemAvailable $(meminfo_kb MemAvailable) kB"
 
-# 2-10: GFP_ATOMIC in atomic contexts, three jobs at once, each holding
-# up to the module's limit.
+# GFP_ATOMIC in atomic contexts, one job in each at once, each holding up
+# to the module's limit.
 atomic_jobs=0
 atomic_jobs_failing=0
 atomic_attempts=0
@@ -284,7 +292,7 @@ gfpctx_msg "GFP_ATOMIC under pressure: $atomic_failed of $atomic_attempts" \
 	"allocations failed, in $atomic_jobs_failing of $atomic_jobs jobs" \
 	"(failures are likely, not required)"
 
-# 11-16: GFP_KERNEL in process contexts: every allocation succeeds.
+# GFP_KERNEL in process contexts: every allocation succeeds.
 for ctx in $KERNEL_CONTEXTS; do
 	pressure_job "GFP_KERNEL kmalloc 4096 x200, in $ctx: all succeed" \
 		"$ctx" kmalloc GFP_KERNEL 200 all size=4096
@@ -292,7 +300,7 @@ for ctx in $KERNEL_CONTEXTS; do
 		"$ctx" pages GFP_KERNEL 200 all order=0
 done
 
-# 17-19: GFP_KERNEL holding a quarter of the free memory above the min
+# GFP_KERNEL holding a quarter of the free memory above the min
 # watermarks (min_free_kbytes), under the hog: every allocation succeeds.
 # MemAvailable is no measure here: with the hog it reads 0 while tens of
 # MB are free. Not more than is free: without swap only the OOM killer
@@ -306,7 +314,7 @@ for ctx in $KERNEL_CONTEXTS; do
 		"$ctx" pages GFP_KERNEL "$quarter" all order=0 free=process
 done
 
-# 20: the OOM killer, if it ran, took hogs only.
+# The OOM killer, if it ran, took hogs only.
 log=$(gfpctx_log_since)
 oom_runs=$(echo "$log" | grep -c 'invoked oom-killer')
 oom_kills=$(echo "$log" | grep -c 'Out of memory: Killed process')
@@ -320,7 +328,7 @@ gfpctx_msg "OOM killer invoked $oom_runs times, killed $oom_kills" \
 gfpctx_result $? "the OOM killer took nothing but the hog"
 [ -n "$oom_others" ] && gfpctx_msg "OOM victims: $oom_others"
 
-# 21: the hog goes, the memory comes back.
+# The hog goes, the memory comes back.
 last_hog=$hog_pid
 hog_stop
 sleep 1
@@ -329,14 +337,14 @@ gfpctx_msg "hog killed: MemAvailable ${avail1} kB (${avail0} kB before)"
 ! alive "$last_hog" && [ $((avail1 * 100)) -ge $((avail0 * 90)) ]
 gfpctx_result $? "hog killed, MemAvailable back within 10%"
 
-# 22: unload.
+# Unload.
 gfpctx_unload
 gfpctx_result $? "module unloads after the pressure jobs"
 
-# 23: kmemleak.
+# kmemleak finds nothing of the module.
 gfpctx_kmemleak_test "kmemleak: nothing of gfpctx"
 
-# 24: 'page allocation failure' and OOM reports are not splats.
+# 'page allocation failure' and OOM reports are not splats.
 GFPCTX_MARK=$start_mark
 gfpctx_test_no_splat "no splat in the kernel log"
 
