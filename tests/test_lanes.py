@@ -72,7 +72,7 @@ def test_arch_is_complete(name: str) -> None:
 
 
 def test_arch_args() -> None:
-    arch = lanes.Arch(name='aarch64', qemu='qemu-system-aarch64', image='arch/arm64/boot/Image',
+    arch = lanes.Arch(name='aarch64', debian='arm64', qemu='qemu-system-aarch64', image='arch/arm64/boot/Image',
                       console='ttyAMA0', machine='virt', cpu='max', accel='tcg',
                       qemu_args=('-device', 'x'))
     assert arch.args() == ['-machine', 'virt', '-cpu', 'max', '-device', 'x']

@@ -62,6 +62,16 @@ def test_config_is_private(tmp_path: Path) -> None:
     assert 'Suites: trixie sid\n' in sources
     assert 'URIs: http://archive.example/debian\n' in sources
     assert 'Signed-By: /usr/share/keyrings/k.gpg\n' in sources
+    # the lanes' architectures, from lanes.ARCHES: amd64 today
+    assert 'APT::Architecture "amd64";\nAPT::Architectures { "amd64"; };\n' in text
+
+
+def test_config_lists_the_given_architectures(tmp_path: Path) -> None:
+    (tmp_path / 'src').mkdir()
+    (tmp_path / 'src/debian.sources').write_text(DEB822)
+    text = newer.config(tmp_path / 'apt', (tmp_path / 'src',), ('trixie',),
+                        ('arm64', 'amd64')).read_text()
+    assert 'APT::Architecture "arm64";\nAPT::Architectures { "arm64"; "amd64"; };\n' in text
 
 
 def test_codenames(tmp_path: Path) -> None:

@@ -100,7 +100,7 @@ def test_run_timeout(tmp_path: Path, phase: str) -> None:
 
 
 def test_command_serial_ports(tmp_path: Path) -> None:
-    arch = Arch(name='x86_64', qemu='qemu-system-x86_64', image='bzImage', console='ttyS0',
+    arch = Arch(name='x86_64', debian='amd64', qemu='qemu-system-x86_64', image='bzImage', console='ttyS0',
                 machine='q35', bios=tmp_path / 'nosuch.rom')
     argv = qemu.command(arch, tmp_path / 'bzImage', tmp_path / 'initrd.gz',
                         tmp_path / 'clean.ktap', tmp_path / 'clean.tables.txt',
@@ -123,7 +123,7 @@ def test_command_serial_ports(tmp_path: Path) -> None:
 
 def test_command_channels_are_arch_data(tmp_path: Path) -> None:
     # a machine without three UARTs: virtio consoles, hvc1 and hvc2
-    arch = Arch(name='arm64', qemu='qemu-system-aarch64', image='Image', console='ttyAMA0',
+    arch = Arch(name='arm64', debian='arm64', qemu='qemu-system-aarch64', image='Image', console='ttyAMA0',
                 machine='virt', qemu_args=('-device', 'virtio-serial-device'),
                 channel=('-chardev', 'file,id=c{n},path={path}',
                          '-device', 'virtconsole,chardev=c{n}'),

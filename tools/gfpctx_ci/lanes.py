@@ -23,6 +23,7 @@ class Arch:
     tools/install-deps)."""
 
     name: str                         # the kernel's ARCH, e.g. x86_64
+    debian: str                       # Debian's (dpkg's) name, e.g. amd64
     qemu: str                         # the QEMU system emulator
     image: str                        # the kernel image in a built tree
     console: str                      # the guest's console device
@@ -53,8 +54,8 @@ class Arch:
 
 
 ARCHES: dict[str, Arch] = {arch.name: arch for arch in (
-    Arch(name="x86_64", qemu="qemu-system-x86_64", image="arch/x86/boot/bzImage",
-         console="ttyS0", bios=QBOOT),
+    Arch(name="x86_64", debian="amd64", qemu="qemu-system-x86_64",
+         image="arch/x86/boot/bzImage", console="ttyS0", bios=QBOOT),
 )}
 ACCELS = ("auto", "tcg")
 
@@ -234,8 +235,9 @@ def table(only: list[str] | None = None) -> str:
                 else f"debian {where}{lane.debian.flavour if lane.debian else '?'}")
         rows.append((lane.name, lane.arch.name, kind, lane.provoke_text(),
                      lane.description))
-    arches = [("arch", "qemu", "accel", "console", "channels", "image", "machine arguments")]
-    arches += [(a.name, a.qemu, a.accel, a.console,
+    arches = [("arch", "debian", "qemu", "accel", "console", "channels", "image",
+               "machine arguments")]
+    arches += [(a.name, a.debian, a.qemu, a.accel, a.console,
                 ",".join(a.channel_dev.format(n=n) for n in (1, 2)), a.image,
                 " ".join(a.args()) or "-")
                for a in dict.fromkeys(lane.arch for lane in shown)]

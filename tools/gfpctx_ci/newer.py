@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import shell
 from .kernel import KernelError, cache_dir, natural_key
+from .lanes import ARCHES
 
 SUITES = ("stable", "stable-updates", "stable-backports", "testing", "unstable")
 SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
@@ -95,9 +96,15 @@ def apt_dir() -> Path:
 
 
 def config(top: Path | None = None, paths: tuple[Path, ...] = SOURCES,
-           suites: tuple[str, ...] = SUITES) -> Path:
-    """Write the private apt configuration of suites under top; its apt.conf."""
+           suites: tuple[str, ...] = SUITES,
+           arches: tuple[str, ...] | None = None) -> Path:
+    """Write the private apt configuration of suites under top; its apt.conf.
+
+    arches: the Debian architectures whose packages it lists, the first
+    the default of apt-get download; the lanes' (lanes.ARCHES) unless given.
+    """
     top = top or apt_dir()
+    arches = arches or tuple(dict.fromkeys(a.debian for a in ARCHES.values()))
     uri, keyring = archive(paths)
     for sub in ("etc/sources.list.d", "etc/apt.conf.d", "etc/preferences.d",
                 "state/lists/partial", "cache/archives/partial"):
@@ -108,9 +115,11 @@ def config(top: Path | None = None, paths: tuple[Path, ...] = SOURCES,
         f"Types: deb deb-src\nURIs: {uri}\nSuites: {' '.join(suites)}\n"
         f"Components: main\nSigned-By: {keyring}\n")
     conf = top / "apt.conf"
+    listed = " ".join(f'"{a}";' for a in arches)
     conf.write_text(f'Dir::Etc "{top}/etc";\nDir::State "{top}/state";\n'
                     f'Dir::State::status "{top}/status";\nDir::Cache "{top}/cache";\n'
-                    'APT::Architecture "amd64";\nAPT::Architectures { "amd64"; };\n'
+                    f'APT::Architecture "{arches[0]}";\n'
+                    f'APT::Architectures {{ {listed} }};\n'
                     'Acquire::Languages "none";\n'
                     # the cache is root's: no download as _apt
                     'APT::Sandbox::User "root";\n')
