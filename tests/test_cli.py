@@ -124,6 +124,14 @@ def test_last_seconds(tmp_path: Path) -> None:
     assert pipeline.last_seconds(tmp_path) == {}
 
 
+def test_record_seconds_keeps_the_other_scripts(tmp_path: Path) -> None:
+    pipeline.record_seconds(tmp_path, {})
+    assert not (tmp_path / pipeline.SECONDS_FILE).exists()
+    pipeline.record_seconds(tmp_path, {'a.sh': 3.0, 'b.sh': 4.0})
+    pipeline.record_seconds(tmp_path, {'b.sh': 5.0})
+    assert pipeline.last_seconds(tmp_path) == {'a.sh': 3.0, 'b.sh': 5.0}
+
+
 def test_select_tests() -> None:
     available = ['contexts.sh', 'inject.sh', 'warns.sh']
     assert settings.select_tests(available, None) == available

@@ -205,6 +205,14 @@ def last_seconds(out: Path) -> dict[str, float]:
             if isinstance(k, str) and isinstance(v, (int, float))}
 
 
+def record_seconds(out: Path, script_s: dict[str, float]) -> None:
+    """Update out's per-script seconds with those of a run: a run of some
+    scripts (TESTS=) keeps the others' figures for the next split."""
+    if script_s:
+        seconds = {**last_seconds(out), **script_s}
+        (out / SECONDS_FILE).write_text(json.dumps(seconds, indent=1) + "\n")
+
+
 def test_timeout_s(root: Path | None) -> int:
     """The gfpctx target's per-test timeout (its `settings` file under
     root: an installed kselftest tree, or the repository's selftests/)."""
@@ -419,8 +427,7 @@ def verdict(out: Path, lane: str, release: str,
     outcome.suite_s = max((b.suite_s for _, b in boots if b.suite_s is not None),
                           default=None)
     report.write_junit(out / "junit.xml", lane, results, splats)
-    if outcome.script_s:
-        (out / SECONDS_FILE).write_text(json.dumps(outcome.script_s, indent=1) + "\n")
+    record_seconds(out, outcome.script_s)
     text = report.summary(lane, release, results, splats,
                           outcome.boot_s, outcome.suite_s, outcome.script_s)
     (out / "summary.txt").write_text(text)
