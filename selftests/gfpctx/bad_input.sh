@@ -62,6 +62,9 @@ run|EINVAL||$J allow=fatal|unknown allow value
 run|EINVAL||$J timing=never|unknown timing value
 run|EINVAL||$J samples=no|unknown samples value
 run|EINVAL||$J timing=batch samples=yes|samples without per-call timing
+run|EINVAL||$J allow=warns ratelimit=never|unknown ratelimit value
+run|EINVAL||$J ratelimit=ignore|ratelimit=ignore without allow=warns
+run|OK||$J allow=warns ratelimit=ignore count=1|ratelimit=ignore on an ok cell
 run|EINVAL||$J count=1 count=2|duplicate count
 run|EINVAL||context=task context=task alloc=kmalloc gfp=GFP_KERNEL|duplicate context
 run|EINVAL||context=task alloc=kmalloc gfp=GFP_FOO|unknown gfp

@@ -159,7 +159,7 @@ static const char * const free_names[] = {
 
 static const char * const job_keys[] = {
 	"context", "alloc", "gfp", "size", "order", "count", "free",
-	"timeout_ms", "timing", "samples", NULL
+	"timeout_ms", "timing", "samples", "ratelimit", NULL
 };
 
 static const char * const bad_keys[] = {

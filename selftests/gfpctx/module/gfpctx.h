@@ -177,6 +177,7 @@ struct gfpctx_job {
 	unsigned int timeout_ms;
 	bool free_process;
 	bool allow_warns;
+	bool ratelimit_wait;	/* ratelimit=wait: a warns job waits to report */
 	bool time_calls;	/* timing=call: each allocation and free */
 	bool keep_samples;	/* samples=yes: each one's ns, for `last` */
 	const char *why;	/* why it was refused or stopped (a word) */

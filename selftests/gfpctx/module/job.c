@@ -25,6 +25,7 @@ enum gfpctx_key {
 	GFPCTX_KEY_ORDER,
 	GFPCTX_KEY_FREE,
 	GFPCTX_KEY_ALLOW,
+	GFPCTX_KEY_RATELIMIT,
 	GFPCTX_KEY_TIMEOUT_MS,
 	GFPCTX_KEY_TIMING,
 	GFPCTX_KEY_SAMPLES,
@@ -40,6 +41,7 @@ static const char * const gfpctx_keys[GFPCTX_NR_KEYS] = {
 	[GFPCTX_KEY_ORDER] = "order",
 	[GFPCTX_KEY_FREE] = "free",
 	[GFPCTX_KEY_ALLOW] = "allow",
+	[GFPCTX_KEY_RATELIMIT] = "ratelimit",
 	[GFPCTX_KEY_TIMEOUT_MS] = "timeout_ms",
 	[GFPCTX_KEY_TIMING] = "timing",
 	[GFPCTX_KEY_SAMPLES] = "samples",
@@ -118,6 +120,21 @@ static int gfpctx_job_set_free(struct gfpctx_job *job, const char *v)
 	return 0;
 }
 
+/*
+ * ratelimit=wait (default) or ignore, with allow=warns only: whether a
+ * provoked job first waits for __might_resched()'s one report a second.
+ */
+static int gfpctx_job_set_ratelimit(struct gfpctx_job *job, const char *v)
+{
+	job->ratelimit_wait = true;
+	if (!v || !strcmp(v, "wait"))
+		return 0;
+	if (!job->allow_warns || strcmp(v, "ignore"))
+		return -EINVAL;
+	job->ratelimit_wait = false;
+	return 0;
+}
+
 /* timing=call (default) or batch; samples=yes needs timing=call. */
 static int gfpctx_job_set_timing(struct gfpctx_job *job, const char *timing,
 				 const char *samples)
@@ -186,6 +203,8 @@ int gfpctx_job_parse(struct gfpctx_job *job, char *words)
 	if (val[GFPCTX_KEY_ALLOW] && strcmp(val[GFPCTX_KEY_ALLOW], "warns"))
 		return -EINVAL;
 	job->allow_warns = val[GFPCTX_KEY_ALLOW];
+	if (gfpctx_job_set_ratelimit(job, val[GFPCTX_KEY_RATELIMIT]))
+		return -EINVAL;
 	if (gfpctx_job_set_free(job, val[GFPCTX_KEY_FREE]) ||
 	    gfpctx_job_set_timing(job, val[GFPCTX_KEY_TIMING],
 				  val[GFPCTX_KEY_SAMPLES]))
@@ -498,8 +517,11 @@ int gfpctx_job_run(struct gfpctx_job *job)
 			goto err_samples_exit;
 	}
 
-	/* A provoked report must not fall into __might_resched's silence. */
-	if (job->allow_warns &&
+	/*
+	 * A provoked report must not fall into __might_resched's silence,
+	 * unless the writer does not need it (ratelimit=ignore).
+	 */
+	if (job->allow_warns && job->ratelimit_wait &&
 	    gfpctx_verdict(job->ctx, job->alloc, job->gfp, job->size, NULL) ==
 	    GFPCTX_WARNS) {
 		ret = gfpctx_reports_wait_ratelimit();
