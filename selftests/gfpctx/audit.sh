@@ -9,9 +9,11 @@
 # - off after load, bad writes refused with EINVAL and nothing changed;
 # - no `ok` cell of rules is ever reported;
 # - each provoked `warns` cell of an allocator flagged `audited` in allocs
-#   (kmalloc, kzalloc and kmem_cache) is reported exactly once, at a gfpctx_ function (the allocator's wrapper,
-#   or its caller gfpctx_alloc_one() where the compiler made the wrapper a
-#   tail call), count == job count, in the class rules gives;
+#   (kmalloc, kzalloc and kmem_cache) is reported exactly once, at a
+#   gfpctx_ function (the allocator's wrapper, or its caller
+#   gfpctx_alloc_one() where the compiler made the wrapper a tail call),
+#   count == job count, in the class rules gives; the loop over these
+#   cells is gfpctx_cells audit, one process;
 # - an allocator that calls vmalloc above a size (kvmalloc; vmalloc_above
 #   in allocs): its kmalloc is reported once, at a gfpctx_ function or at
 #   its own (tail calls decide again); its vmalloc is not;
@@ -26,8 +28,8 @@
 # It provokes splats on CONFIG_DEBUG_ATOMIC_SLEEP kernels: run it in a
 # boot of its own (the runner's PROVOKE list). Each provoked job is
 # declared to the log reader between gfpctx-expect begin/end markers.
-# GFPCTX_SHARD=I/N: the I-th of every N ok cells and slab warns cells only
-# (gfpctx_lib.sh); the other checks run in every shard.
+# GFPCTX_SHARD=I/N: the I-th of every N ok cells and audited warns cells
+# only (gfpctx_lib.sh); the other checks run in every shard.
 
 DIR="$(dirname "$(readlink -f "$0")")"
 # shellcheck source=gfpctx_lib.sh
@@ -42,6 +44,7 @@ END="gfpctx-expect: end"
 # is printed as site=sym+off/len module=gfpctx).
 OURS_RE='^site=[^ ]* module=gfpctx '
 AUDIT_SKIP=
+TAB=$(printf '\t')
 
 # File|data|description: writes refused with EINVAL (gfpctx_write escapes).
 bad_writes() {
@@ -120,74 +123,6 @@ fresh() {
 	audit_read pre
 	audit_keep_foreign pre
 	[ "$(audit_set reset)" = OK ]
-}
-
-# check_slab_cell CONTEXT ALLOC GFP: one test.
-check_slab_cell() {
-	local ctx="$1" alloc="$2" gfp="$3" desc want r ours n line got
-
-	desc="audit reports warns $ctx $alloc $gfp once at a gfpctx_ function"
-	if [ -n "$AUDIT_SKIP" ]; then
-		gfpctx_test_skip "$desc" "$AUDIT_SKIP"
-		return
-	fi
-	if ! gfpctx_ctx_available "$ctx"; then
-		gfpctx_test_skip "$desc" "$(gfpctx_ctx_why "$ctx")"
-		return
-	fi
-	want=$(gfpctx_field "$(grep "^context=$ctx class=" "$GFPCTX_TMP/rules" |
-		head -n 1)" class)
-	if ! fresh; then
-		gfpctx_msg "$desc: reset refused"
-		ktap_test_fail "$desc"
-		return
-	fi
-	r=$(provoke "$ctx" "$alloc" "$gfp")
-	audit_read cell
-	if [ "$r" != OK ]; then
-		gfpctx_msg "$desc: job returned $r, want OK"
-		ktap_test_fail "$desc"
-		return
-	fi
-	audit_set reset > /dev/null
-	ours=$(grep -E "$OURS_RE" "$GFPCTX_TMP/audit.cell")
-	seen_during "$desc"
-	n=0
-	[ -n "$ours" ] && n=$(echo "$ours" | wc -l)
-	if [ "$n" -ne 1 ]; then
-		gfpctx_msg "$desc: $n entries at a gfpctx site, want 1"
-		echo "$ours" | while IFS= read -r line; do
-			[ -n "$line" ] && gfpctx_msg "  $line"
-		done
-		ktap_test_fail "$desc"
-		return
-	fi
-	gfpctx_msg "reported: $ours"
-	got=$(gfpctx_field "$ours" site)
-	case $got in
-	gfpctx_*+0x*) ;;
-	*)
-		gfpctx_msg "$desc: site $got, want gfpctx_...+0x..."
-		ktap_test_fail "$desc"
-		return
-		;;
-	esac
-	got=$(gfpctx_field "$ours" count)
-	if [ "$got" != "$COUNT" ]; then
-		gfpctx_msg "$desc: count=$got, want $COUNT"
-		ktap_test_fail "$desc"
-		return
-	fi
-	got=$(gfpctx_field "$ours" class)
-	# A CPU polling in idle runs a cross-CPU call itself, interrupts off,
-	# outside hard IRQ (see contexts.c, gfpctx_in_ipi()).
-	if [ "$got" != "$want" ] &&
-	   ! { [ "$ctx" = ipi ] && [ "$got" = process-atomic ]; }; then
-		gfpctx_msg "$desc: class=$got, want $want"
-		ktap_test_fail "$desc"
-		return
-	fi
-	ktap_test_pass "$desc"
 }
 
 # check_other_alloc ALLOC: a warns cell of an allocator the slab
@@ -288,9 +223,11 @@ gfpctx_cells warns > "$GFPCTX_TMP/warns"
 # The allocators flagged audited in allocs (the slab tracepoints see them at
 # the module's site); those that call vmalloc above a size (kvmalloc: its
 # slab part is seen at its own site); the others with a warns cell.
-for a in $GFPCTX_AUDITED; do
-	grep " $a " "$GFPCTX_TMP/warns"
-done > "$GFPCTX_TMP/audited_warns"
+while read -r ctx alloc gfp; do
+	case $GFPCTX_AUDITED in
+	*" $alloc "*) echo "$ctx $alloc $gfp" ;;
+	esac
+done < "$GFPCTX_TMP/warns" > "$GFPCTX_TMP/audited_warns"
 gfpctx_shard < "$GFPCTX_TMP/audited_warns" > "$GFPCTX_TMP/slab_warns"
 SPLIT_ALLOCS=
 OTHER_ALLOCS=
@@ -387,10 +324,31 @@ else
 	fi
 fi
 
-# Each provoked warns cell of a slab allocator: once, at the module's site.
-while read -r ctx alloc gfp; do
-	check_slab_cell "$ctx" "$alloc" "$gfp"
-done < "$GFPCTX_TMP/slab_warns"
+# Each provoked warns cell of an audited allocator: once, at the module's
+# site (gfpctx_cells audit, one process: a line per cell, the same cells
+# and order as slab_warns).
+if [ -n "$AUDIT_SKIP" ]; then
+	while read -r ctx alloc gfp; do
+		gfpctx_test_skip "audit reports warns $ctx $alloc $gfp once at a gfpctx_ function" \
+			"$AUDIT_SKIP"
+	done < "$GFPCTX_TMP/slab_warns"
+elif [ "$nslab" -gt 0 ]; then
+	"$DIR/gfpctx_cells" -c "$COUNT" ${GFPCTX_SHARD:+-s "$GFPCTX_SHARD"} \
+		audit > "$GFPCTX_TMP/audit_cells" ||
+		gfpctx_msg "gfpctx_cells audit: exit $?"
+	while IFS="$TAB" read -r verdict desc why; do
+		case $verdict in
+		pass) ktap_test_pass "$desc" ;;
+		fail)
+			gfpctx_msg "$desc: $why"
+			ktap_test_fail "$desc"
+			;;
+		skip) gfpctx_test_skip "$desc" "$why" ;;
+		foreign) echo "$desc" | sed 's/ count=.*//' >> "$GFPCTX_TMP/foreign" ;;
+		"#"*) echo "$verdict" ;;
+		esac
+	done < "$GFPCTX_TMP/audit_cells"
+fi
 
 for a in $SPLIT_ALLOCS; do
 	check_split_alloc "$a"

@@ -3,7 +3,7 @@
  * gfpctx_cells - run the cells of the gfpctx module's rules table in one
  * process and check each one exactly; KTAP on stdout (kselftest.h).
  *
- * Usage: gfpctx_cells [-c COUNT] [-s I/N] ok|provoke
+ * Usage: gfpctx_cells [-c COUNT] [-s I/N] ok|provoke|audit
  *
  *   ok       every `ok` cell of an available context, count=COUNT
  *            (default 1000), then again with free=process and a tenth of
@@ -26,6 +26,18 @@
  *            __might_sleep()'s WARN_ONCE "do not call blocking ops when
  *            !TASK_RUNNING" (a softirq that runs on a task that is about
  *            to sleep, kernel/sched/core.c)
+ *   audit    for audit.sh, with audit mode on: every `warns` cell of an
+ *            allocator flagged `audited` in allocs, run as one job of
+ *            count=COUNT (audit.sh gives 3), allow=warns and
+ *            ratelimit=ignore (no wait for a report) between empty
+ *            tables, gives exactly one audit entry at a gfpctx_ function
+ *            (site=gfpctx_...+0x... module=gfpctx) with that count and the
+ *            class of its context (an ipi cell may be process-atomic: an
+ *            idle CPU polling runs the call itself, outside hard IRQ).
+ *            Not KTAP: one line per cell, "pass<TAB>DESC",
+ *            "fail<TAB>DESC<TAB>WHY" or "skip<TAB>DESC<TAB>REASON", and
+ *            "foreign<TAB>ENTRY" for each entry at another site found
+ *            before a cell's reset, which audit.sh turns into its own KTAP
  *
  * -s I/N: provoke only the I-th of every N warns cells, counted from 1 in
  * the rules' order. __might_resched() reports once a second at most, so a
@@ -75,6 +87,8 @@ static struct cell cells[MAX_CELLS];
 static int ncells;
 /* context -> reason it is unavailable ("" when available) */
 static struct name_value unavailable[MAX_NAMES];
+/* context -> its class (process, process-atomic, softirq, hardirq, nmi) */
+static struct name_value ctx_class[MAX_NAMES];
 static int ncontexts;
 /* allocator -> the key that sizes it (size or order) */
 static struct name_value sized_by[MAX_NAMES];
@@ -175,6 +189,9 @@ static void add_context(const char *line)
 
 	if (ncontexts == MAX_NAMES || !field(line, "name", nv->name, NAME_LEN))
 		return;
+	snprintf(ctx_class[ncontexts].name, NAME_LEN, "%s", nv->name);
+	if (!field(line, "class", ctx_class[ncontexts].value, NAME_LEN))
+		ctx_class[ncontexts].value[0] = '\0';
 	field(line, "available", avail, sizeof(avail));
 	nv->value[0] = '\0';
 	if (strcmp(avail, "yes") &&
@@ -510,19 +527,26 @@ static void kmsg_result(const char *desc)
 	result(!kmsg.why[0], desc, kmsg.why);
 }
 
+/* Whether cell c's allocator has flag in its flags= list (allocs). */
+static bool alloc_flagged(const struct cell *c, const char *flag)
+{
+	const char *f = lookup(alloc_flags, nallocs, c->alloc);
+	char list[NAME_LEN + 2], want[NAME_LEN + 2];
+
+	if (!f)
+		return false;
+	snprintf(list, sizeof(list), ",%s,", f);
+	snprintf(want, sizeof(want), ",%s,", flag);
+	return strstr(list, want);
+}
+
 /*
  * A nolock allocator (flags nolock) may return NULL by design: each of
  * its attempts is made, and ends ok or alloc_failed.
  */
 static bool may_fail(const struct cell *c)
 {
-	const char *f = lookup(alloc_flags, nallocs, c->alloc);
-	char list[NAME_LEN + 2];
-
-	if (!f)
-		return false;
-	snprintf(list, sizeof(list), ",%s,", f);
-	return strstr(list, ",nolock,");
+	return alloc_flagged(c, "nolock");
 }
 
 /* ok: one cell, count attempts, freed in its context or by the writer. */
@@ -728,6 +752,100 @@ out:
 	result(!why[0], desc, why);
 }
 
+/* Whether a line of the audit file is an entry at a site in the module. */
+static bool audit_ours(const char *line)
+{
+	char module[NAME_LEN];
+
+	return field(line, "module", module, sizeof(module)) &&
+	       !strcmp(module, "gfpctx");
+}
+
+/* Whether a line of the audit file is an entry (not the summary line). */
+static bool audit_entry(const char *line)
+{
+	return starts(line, "site=");
+}
+
+/*
+ * audit: one audited warns cell, provoked count times between a reset and
+ * a read of the audit file. Prints its line (see the top of the file).
+ */
+static void run_audit(const struct cell *c, unsigned int count)
+{
+	char desc[LINE_LEN], words[LINE_LEN], why[LINE_LEN] = "";
+	char site[LINE_LEN] = "", class[NAME_LEN] = "", ours[LINE_LEN] = "";
+	const char *reason = ctx_unavailable(c);
+	const char *want = lookup(ctx_class, ncontexts, c->ctx);
+	char *text, *line, *save = NULL;
+	unsigned int n = 0;
+	int err;
+
+	snprintf(desc, sizeof(desc),
+		 "audit reports warns %s %s %s once at a gfpctx_ function",
+		 c->ctx, c->alloc, c->gfp);
+	if (reason) {
+		printf("skip\t%s\tcontext %s unavailable: %s\n", desc, c->ctx,
+		       reason);
+		return;
+	}
+	/* The entries of the kernel's own code so far: findings, kept. */
+	text = read_file(GFPCTX_DIR "/audit");
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (audit_entry(line) && !audit_ours(line))
+			printf("foreign\t%.*s\n", (int)strcspn(line, "\n"), line);
+	free(text);
+	err = write_words("audit", "reset\n");
+	if (err) {
+		printf("fail\t%s\treset: %s\n", desc, errname(err));
+		return;
+	}
+	/* The entry is what is checked: no need to wait for a report. */
+	job_words(words, sizeof(words), c, count, false,
+		  "allow=warns ratelimit=ignore");
+	kmsg_note(EXPECT_BEGIN);
+	err = write_words("run", words);
+	kmsg_note(EXPECT_END);
+	text = read_file(GFPCTX_DIR "/audit");
+	write_words("audit", "reset\n");
+	if (err)
+		because(why, " job: %s (want OK)", errname(err));
+	save = NULL;
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!audit_entry(line))
+			continue;
+		if (!audit_ours(line)) {
+			printf("# %s: also seen: %s\n", desc, line);
+			continue;
+		}
+		if (n++)
+			because(why, " also %s;", line);
+		else
+			snprintf(ours, sizeof(ours), "%s", line);
+	}
+	free(text);
+	if (n != 1) {
+		because(why, " %u entries at a gfpctx site, want 1", n);
+		goto out;
+	}
+	printf("# reported: %s\n", ours);
+	if (!field(ours, "site", site, sizeof(site)) ||
+	    !starts(site, "gfpctx_") || !strstr(site, "+0x"))
+		because(why, " site %s, want gfpctx_...+0x...", site);
+	expect(ours, "count", count, why);
+	field(ours, "class", class, sizeof(class));
+	if (!want || (strcmp(class, want) &&
+		      (strcmp(c->ctx, "ipi") || strcmp(class, "process-atomic"))))
+		because(why, " class=%s, want %s", class, want ? want : "?");
+out:
+	if (why[0])
+		printf("fail\t%s\t%s\n", desc, why + 1);
+	else
+		printf("pass\t%s\n", desc);
+}
+
 static int count_verdict(const char *verdict)
 {
 	int i, n = 0;
@@ -739,7 +857,7 @@ static int count_verdict(const char *verdict)
 
 static void bad_usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-c COUNT] [-s I/N] ok|provoke\n", prog);
+	fprintf(stderr, "usage: %s [-c COUNT] [-s I/N] ok|provoke|audit\n", prog);
 	exit(KSFT_FAIL);
 }
 
@@ -762,6 +880,7 @@ int main(int argc, char **argv)
 	unsigned int count = 1000, shard = 1, nshards = 1;
 	char *kernel;
 	const char *mode;
+	bool audit;
 	int opt, i, k;
 
 	while ((opt = getopt(argc, argv, "c:s:")) != -1) {
@@ -773,14 +892,32 @@ int main(int argc, char **argv)
 	if (argc - optind != 1 || !count)
 		bad_usage(argv[0]);
 	mode = argv[optind];
+	audit = !strcmp(mode, "audit");
 
-	ksft_print_header();
+	if (audit)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	else
+		ksft_print_header();
 	if (!each_line(GFPCTX_DIR "/contexts", add_context) ||
 	    !each_line(GFPCTX_DIR "/allocs", add_alloc) ||
 	    !each_line(GFPCTX_DIR "/gfps", add_gfp) ||
-	    !each_line(GFPCTX_DIR "/rules", add_cell))
+	    !each_line(GFPCTX_DIR "/rules", add_cell)) {
+		if (audit) {
+			fprintf(stderr, "cannot read the module's tables under %s\n",
+				GFPCTX_DIR);
+			return KSFT_FAIL;
+		}
 		ksft_exit_skip("cannot read the module's tables under %s\n",
 			       GFPCTX_DIR);
+	}
+	if (audit) {
+		for (i = 0, k = 0; i < ncells; i++)
+			if (!strcmp(cells[i].verdict, "warns") &&
+			    alloc_flagged(&cells[i], "audited") &&
+			    in_shard(k++, shard, nshards))
+				run_audit(&cells[i], count);
+		return KSFT_PASS;
+	}
 	kmsg_start();
 	kernel = read_file(GFPCTX_DIR "/kernel");
 	kmsg_fallback = !kernel || !strstr(kernel, "console_tracepoint=yes");
