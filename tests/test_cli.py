@@ -105,7 +105,7 @@ def test_boot_env_samples_the_cells() -> None:
     # one boot of a half
     assert pipeline.boot_env('provoke', 1, sample=2) == ['GFPCTX_SHARD=1/2']
     assert lanes.get('kasan').provoke_text() == '3 of 9'
-    assert lanes.get('debug').provoke_text() == '3'
+    assert lanes.get('debug').provoke_text() == '5'
 
 
 def test_provoke_boots_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:

@@ -174,15 +174,15 @@ def boot_env(name: str, provoke_boots: int, sample: int = 1) -> list[str]:
 
 
 SECONDS_FILE = "seconds.json"  # per test script, of the lane's last run
-# The seconds each script took on the debug lane (make run with three
-# provoke boots, 2026-11-30; a provoking script's share): the split's
+# The seconds each script took on the debug lane (five provoke boots,
+# 2026-12-02; a provoking script's share): the split's
 # weights for a lane that has no seconds.json of its own, as on every CI
 # run from a fresh clone. Only the balance of the boots depends on them.
 TYPICAL_S = {
-    "contexts.sh": 42.0, "ok_cells.sh": 90.5, "inject.sh": 27.7, "fuzz.sh": 39.2,
-    "bad_input.sh": 32.2, "permissions.sh": 26.9, "lifecycle.sh": 95.3,
-    "pressure.sh": 93.8, "timing.sh": 14.9, "races.sh": 123.6,
-    "warns.sh": 149.1, "audit.sh": 89.5,
+    "contexts.sh": 50.6, "ok_cells.sh": 35.5, "inject.sh": 43.2, "fuzz.sh": 54.6,
+    "bad_input.sh": 25.8, "permissions.sh": 28.9, "lifecycle.sh": 35.3,
+    "pressure.sh": 31.2, "timing.sh": 11.5, "races.sh": 54.5,
+    "warns.sh": 155.0, "audit.sh": 12.6,
 }
 
 
