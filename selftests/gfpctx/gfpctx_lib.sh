@@ -227,7 +227,8 @@ gfpctx_setup() {
 
 # gfpctx_names FILE: the name= words of a table file, on one line.
 gfpctx_names() {
-	sed -n 's/^name=\([^ ]*\).*/\1/p' "$1" | tr '\n' ' '
+	awk "$GFPCTX_AWK_WORDS"'{ words(); if ("name" in w) print w["name"] }' \
+		"$1" | tr '\n' ' '
 }
 
 # An awk function for the module's key=value lines: words() fills the
