@@ -767,6 +767,13 @@ static bool audit_entry(const char *line)
 	return starts(line, "site=");
 }
 
+/* Print a line of the audit file at another site as a "foreign" line. */
+static void audit_print_foreign(const char *line)
+{
+	if (audit_entry(line) && !audit_ours(line))
+		printf("foreign\t%s\n", line);
+}
+
 /*
  * audit: one audited warns cell, provoked count times between a reset and
  * a read of the audit file. Prints its line (see the top of the file).
@@ -790,12 +797,7 @@ static void run_audit(const struct cell *c, unsigned int count)
 		return;
 	}
 	/* The entries of the kernel's own code so far: findings, kept. */
-	text = read_file(GFPCTX_DIR "/audit");
-	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (audit_entry(line) && !audit_ours(line))
-			printf("foreign\t%.*s\n", (int)strcspn(line, "\n"), line);
-	free(text);
+	each_line(GFPCTX_DIR "/audit", audit_print_foreign);
 	err = write_words("audit", "reset\n");
 	if (err) {
 		printf("fail\t%s\treset: %s\n", desc, errname(err));
@@ -811,7 +813,6 @@ static void run_audit(const struct cell *c, unsigned int count)
 	write_words("audit", "reset\n");
 	if (err)
 		because(why, " job: %s (want OK)", errname(err));
-	save = NULL;
 	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (!audit_entry(line))

@@ -451,28 +451,42 @@ gfpctx_cells() {
 		"$GFPCTX_TMP/rules"
 }
 
-# gfpctx_ctxs_of CLASS N: the first N available contexts of class CLASS
-# (process, process-atomic, softirq, hardirq, nmi), table order, on one
-# line; fewer where the table has fewer.
+# gfpctx_ctxs_of CLASS [N]: the first N (default: all) available contexts
+# of class CLASS (process, process-atomic, softirq, hardirq, nmi), table
+# order, on one line; fewer where the table has fewer.
 gfpctx_ctxs_of() {
-	awk -v c="$1" -v n="$2" -v u="$GFPCTX_UNAVAILABLE" "$GFPCTX_AWK_WORDS"'
+	awk -v c="$1" -v n="${2:--1}" -v u="$GFPCTX_UNAVAILABLE" "$GFPCTX_AWK_WORDS"'
 		{ words() }
-		w["class"] == c && !index(u, " " w["name"] " ") && n-- > 0 {
+		w["class"] == c && !index(u, " " w["name"] " ") &&
+		(n < 0 || n-- > 0) {
 			print w["name"]
 		}' "$GFPCTX_TMP/contexts" | tr '\n' ' '
 }
 
-# gfpctx_hardirq_ctx: the first available context of class hardirq whose
-# kmalloc GFP_ATOMIC cell is ok (status 1 and nothing when there is none,
-# as on PREEMPT_RT).
-gfpctx_hardirq_ctx() {
+# gfpctx_first_ok CLASS ALLOC GFP: the first available context of class
+# CLASS whose cell ALLOC GFP is ok (status 1 and nothing when there is
+# none, as for hardirq kmalloc GFP_ATOMIC on PREEMPT_RT).
+gfpctx_first_ok() {
 	local c
 
-	# shellcheck disable=SC2013 # one word per line
-	for c in $(sed -n 's/^name=\([^ ]*\) class=hardirq .*/\1/p' \
-		"$GFPCTX_TMP/contexts"); do
-		if gfpctx_ctx_available "$c" &&
-		   [ "$(gfpctx_verdict "$c" kmalloc GFP_ATOMIC)" = ok ]; then
+	for c in $(gfpctx_ctxs_of "$1"); do
+		if [ "$(gfpctx_verdict "$c" "$2" "$3")" = ok ]; then
+			echo "$c"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# gfpctx_kthread_ctx: the first available process context other than
+# task, the writer's own (the one context the scripts name: fail_alloc's
+# task-filter and make-it-fail are about the writer): a job there runs in
+# a kernel thread. Status 1 and nothing when there is none.
+gfpctx_kthread_ctx() {
+	local c
+
+	for c in $(gfpctx_ctxs_of process); do
+		if [ "$c" != task ]; then
 			echo "$c"
 			return 0
 		fi

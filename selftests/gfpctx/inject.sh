@@ -171,7 +171,15 @@ start_mark=$GFPCTX_MARK
 set -- $GFPCTX_ALLOCS
 ktap_set_plan $((2 * $# + 28))
 
-hirq=$(gfpctx_hardirq_ctx) || hirq=hrtimer_hard
+# The contexts the jobs run in, from the tables: a softirq and a hard IRQ
+# context whose kmalloc GFP_ATOMIC cell is ok (none in hard IRQ on
+# PREEMPT_RT: its tests are skipped with the first hard IRQ context's
+# name), and a process context in a kernel thread.
+sirq=$(gfpctx_first_ok softirq kmalloc GFP_ATOMIC)
+hirq=$(gfpctx_first_ok hardirq kmalloc GFP_ATOMIC) ||
+	hirq=$(gfpctx_ctxs_of hardirq 1)
+hirq=${hirq% }
+kproc=$(gfpctx_kthread_ctx)
 
 line=$(cat "$GFPCTX_DIR/inject")
 [ "$line" = "fail_next=0 fail_every=0 injected=0" ]
@@ -179,17 +187,17 @@ gfpctx_result $? "inject reads fail_next=0 fail_every=0 injected=0 after load"
 [ "$line" = "fail_next=0 fail_every=0 injected=0" ] || gfpctx_msg "inject: $line"
 
 # fail_next=N: exactly N failures, the rest succeed.
-inject_job "fail_next=7 timer kmalloc GFP_ATOMIC" fail_next=7 \
-	timer kmalloc GFP_ATOMIC 100 7
+inject_job "fail_next=7 $sirq kmalloc GFP_ATOMIC" fail_next=7 \
+	"$sirq" kmalloc GFP_ATOMIC 100 7
 log=$(gfpctx_log_since)
-echo "$log" | grep -q 'gfpctx: timer kmalloc GFP_ATOMIC size=64: allocation failed'
+echo "$log" | grep -q "gfpctx: $sirq kmalloc GFP_ATOMIC size=64: allocation failed"
 gfpctx_result $? "an injected failure is logged by the module"
 inject_job "fail_next=7 $hirq kmalloc GFP_ATOMIC" fail_next=7 \
 	"$hirq" kmalloc GFP_ATOMIC 100 7
 inject_job "fail_next=7 task kmalloc GFP_KERNEL" fail_next=7 \
 	task kmalloc GFP_KERNEL 100 7
-inject_job "fail_next=7 workqueue kmem_cache GFP_KERNEL" fail_next=7 \
-	workqueue kmem_cache GFP_KERNEL 100 7
+inject_job "fail_next=7 $kproc kmem_cache GFP_KERNEL" fail_next=7 \
+	"$kproc" kmem_cache GFP_KERNEL 100 7
 [ "$(gfpctx_inject_field fail_next)" = 0 ]
 gfpctx_result $? "fail_next is used up: reads 0"
 # __GFP_NOFAIL is never failed on purpose, as the kernel's fault_attrs
@@ -228,8 +236,8 @@ inject_job "fail_every=10 task kmalloc GFP_KERNEL" fail_every=10 \
 	task kmalloc GFP_KERNEL 100 10
 [ "$(gfpctx_inject_field fail_every)" = 10 ]
 gfpctx_result $? "inject reads fail_every=10"
-inject_job "fail_every=10 timer kmalloc GFP_ATOMIC" "" \
-	timer kmalloc GFP_ATOMIC 100 10
+inject_job "fail_every=10 $sirq kmalloc GFP_ATOMIC" "" \
+	"$sirq" kmalloc GFP_ATOMIC 100 10
 inject_job "off: no failure" off task kmalloc GFP_KERNEL 100 0
 [ "$(gfpctx_inject_field fail_next) $(gfpctx_inject_field fail_every)" = "0 0" ]
 gfpctx_result $? "off clears fail_next and fail_every"
@@ -237,9 +245,9 @@ gfpctx_result $? "off clears fail_next and fail_every"
 # The kernel's fault_attr of the module.
 if [ ! -d "$FA" ]; then
 	why="no $FA (CONFIG_FAULT_INJECTION_DEBUG_FS off)"
-	for t in "times=5 task" "times=5 timer" "interval=10" \
+	for t in "times=5 task" "times=5 $sirq" "interval=10" \
 		"task-filter=Y other task" "task-filter=Y make-it-fail" \
-		"task-filter=Y timer" "times=1 verbose=1" "verbose=1 log"; do
+		"task-filter=Y $sirq" "times=1 verbose=1" "verbose=1 log"; do
 		gfpctx_test_skip "fail_alloc $t" "$why"
 	done
 else
@@ -249,8 +257,8 @@ else
 	inject_job "fail_alloc times=5 task kmalloc GFP_KERNEL" "" \
 		task kmalloc GFP_KERNEL 100 5
 	fa times 5
-	inject_job "fail_alloc times=5 timer kmalloc GFP_ATOMIC" "" \
-		timer kmalloc GFP_ATOMIC 100 5
+	inject_job "fail_alloc times=5 $sirq kmalloc GFP_ATOMIC" "" \
+		"$sirq" kmalloc GFP_ATOMIC 100 5
 	fa times -1
 	fa interval 10
 	inject_job "fail_alloc interval=10 task kmalloc GFP_KERNEL" "" \
@@ -264,8 +272,8 @@ else
 	inject_job "fail_alloc task-filter=Y, writer with make-it-fail" "" \
 		task kmalloc GFP_KERNEL 100 5
 	fa times 5
-	inject_job "fail_alloc task-filter=Y never fails a timer" "" \
-		timer kmalloc GFP_ATOMIC 100 0
+	inject_job "fail_alloc task-filter=Y never fails $sirq" "" \
+		"$sirq" kmalloc GFP_ATOMIC 100 0
 	echo 0 > /proc/$$/make-it-fail
 	fa task-filter N
 	fa times 1

@@ -52,6 +52,9 @@ gfpctx_kmemleak_clear
 gfpctx_load || ktap_exit_fail_msg "loading gfpctx failed"
 gfpctx_snapshot_tables
 gfpctx_pick_cells > "$GFPCTX_TMP/cells"
+# Long jobs in a kernel thread and in softirq context, from the tables.
+kproc=$(gfpctx_kthread_ctx)
+sirq=$(gfpctx_first_ok softirq kmalloc GFP_ATOMIC)
 # shellcheck disable=SC2086
 set -- $GFPCTX_CONTEXTS
 ktap_set_plan $(($# + 9))
@@ -91,14 +94,14 @@ done
 # timeout_ms stops a job, and nothing of it runs after the write.
 desc="timeout_ms=1 stops a long job with ETIMEDOUT"
 gfpctx_reset
-r=$(gfpctx_run "context=kthread alloc=kmalloc gfp=GFP_KERNEL size=64" \
+r=$(gfpctx_run "context=$kproc alloc=kmalloc gfp=GFP_KERNEL size=64" \
 	"count=100000 timeout_ms=1")
-a1=$(gfpctx_stat kthread kmalloc GFP_KERNEL attempts)
+a1=$(gfpctx_stat "$kproc" kmalloc GFP_KERNEL attempts)
 sleep 1
-a2=$(gfpctx_stat kthread kmalloc GFP_KERNEL attempts)
+a2=$(gfpctx_stat "$kproc" kmalloc GFP_KERNEL attempts)
 gfpctx_msg "ETIMEDOUT job: $r, attempts=$a1 then $a2"
 if [ "$r" = ETIMEDOUT ] && [ "$a1" = "$a2" ] && [ "$a1" -lt 100000 ] &&
-   { [ "$a1" -eq 0 ] || gfpctx_expect_stats kthread kmalloc GFP_KERNEL; }
+   { [ "$a1" -eq 0 ] || gfpctx_expect_stats "$kproc" kmalloc GFP_KERNEL; }
 then
 	ktap_test_pass "$desc"
 else
@@ -178,11 +181,11 @@ fi
 desc="unload while jobs run"
 SHORT="count=100000 timeout_ms=3000"
 "$GFPCTX_WRITE" "$GFPCTX_DIR/run" \
-	"context=kthread alloc=vmalloc gfp=GFP_KERNEL size=65536 $SHORT" \
+	"context=$kproc alloc=vmalloc gfp=GFP_KERNEL size=65536 $SHORT" \
 	> "$GFPCTX_TMP/bg1" &
 bg1=$!
 "$GFPCTX_WRITE" "$GFPCTX_DIR/run" \
-	"context=timer alloc=kmalloc gfp=GFP_ATOMIC $SHORT" > "$GFPCTX_TMP/bg2" &
+	"context=$sirq alloc=kmalloc gfp=GFP_ATOMIC $SHORT" > "$GFPCTX_TMP/bg2" &
 bg2=$!
 sleep 1
 gfpctx_unload_retry 120

@@ -137,8 +137,8 @@ done < "$GFPCTX_TMP/files"
 # A hard IRQ job where one is ok (not on PREEMPT_RT).
 r=
 set -- "context=task alloc=kmalloc gfp=GFP_KERNEL count=10" \
-	"context=timer alloc=kmalloc gfp=GFP_ATOMIC count=10"
-if hirq=$(gfpctx_hardirq_ctx); then
+	"context=$(gfpctx_first_ok softirq kmalloc GFP_ATOMIC) alloc=kmalloc gfp=GFP_ATOMIC count=10"
+if hirq=$(gfpctx_first_ok hardirq kmalloc GFP_ATOMIC); then
 	set -- "$@" "context=$hirq alloc=kmalloc gfp=GFP_ATOMIC count=10"
 fi
 want=
@@ -149,11 +149,13 @@ done
 r="$r $(gfpctx_write "$GFPCTX_DIR/inject" 'fail_next=3\n')"
 r="$r $(gfpctx_run "context=task alloc=kmalloc gfp=GFP_KERNEL count=5")"
 r="$r $(gfpctx_run "context=task alloc=kmalloc gfp=GFP_FOO count=5")"
-r="$r $(gfpctx_run "context=hrtimer_hard alloc=vmalloc gfp=GFP_KERNEL count=1")"
+# shellcheck disable=SC2046 # context alloc gfp
+set -- $(gfpctx_cells fatal | head -n 1)
+r="$r $(gfpctx_run "context=$1 alloc=$2 gfp=$3 count=1")"
 audit=
 if [ -e "$GFPCTX_DIR/audit" ]; then
 	audit="$(gfpctx_write "$GFPCTX_DIR/audit" 'on\n')"
-	gfpctx_run "context=kthread alloc=kzalloc gfp=GFP_KERNEL count=10" \
+	gfpctx_run "context=$(gfpctx_kthread_ctx) alloc=kzalloc gfp=GFP_KERNEL count=10" \
 		> /dev/null
 	audit="$audit $(gfpctx_write "$GFPCTX_DIR/audit" 'off\n')"
 fi

@@ -82,7 +82,7 @@ fi
 ordered "samples=yes: $LEAST <= ns_p50 <= ns_p99" ns_p50 ns_p99
 ordered "samples=yes: $LEAST <= free_ns_p50 <= free_ns_p99" free_ns_p50 free_ns_p99
 
-hirq=$(gfpctx_hardirq_ctx)
+hirq=$(gfpctx_first_ok hardirq kmalloc GFP_ATOMIC)
 if [ -n "$hirq" ]; then
 	r=$(gfpctx_run "context=$hirq alloc=kmalloc gfp=GFP_ATOMIC count=300" \
 		"samples=yes free=process")
@@ -98,9 +98,10 @@ fi
 # are timed, and the 1st fails by injection: 1 sample, 64 frees, 1 timed.
 [ "$(gfpctx_write "$GFPCTX_DIR/inject" 'fail_next=1\n')" = OK ] ||
 	gfpctx_msg "inject fail_next=1 refused"
-r=$(gfpctx_run "context=timer alloc=kmalloc gfp=GFP_ATOMIC count=65 samples=yes")
-[ "$r" = OK ] || gfpctx_msg "timer samples=yes with fail_next=1: $r"
-last_is "injected failures are counted, not sampled" context=timer \
+sirq=$(gfpctx_first_ok softirq kmalloc GFP_ATOMIC)
+r=$(gfpctx_run "context=$sirq alloc=kmalloc gfp=GFP_ATOMIC count=65 samples=yes")
+[ "$r" = OK ] || gfpctx_msg "$sirq samples=yes with fail_next=1: $r"
+last_is "injected failures are counted, not sampled" context="$sirq" \
 	attempts=65 ok=64 failed=1 samples=1 free_samples=1
 
 # timing=batch: no per-call timestamps, in last or in stats.
@@ -123,7 +124,8 @@ r=$(gfpctx_run "$J timing=batch samples=yes")
 gfpctx_result $? "a refused job (samples without per-call timing) leaves last"
 
 # A job cut short by its deadline is recorded with its result.
-r=$(gfpctx_run "context=kthread alloc=vmalloc gfp=GFP_KERNEL size=1048576" \
+kproc=$(gfpctx_kthread_ctx)
+r=$(gfpctx_run "context=$kproc alloc=vmalloc gfp=GFP_KERNEL size=1048576" \
 	"count=100000 timeout_ms=1")
 [ "$r" = ETIMEDOUT ] || gfpctx_msg "timeout_ms=1 job: $r"
 line=$(cat "$LAST")
