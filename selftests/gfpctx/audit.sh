@@ -125,46 +125,57 @@ fresh() {
 	[ "$(audit_set reset)" = OK ]
 }
 
+# provoke_first DESC ALLOC: ALLOC's first available warns cell, provoked
+# between a fresh audit table and a read of it (audit.cell). Sets DESC
+# (with the cell), CTX, GFP and R, the job's result. Status 1 when it has
+# given the test its result itself (a skip, or a refused reset).
+provoke_first() {
+	local cell
+
+	DESC=$1
+	if [ -n "$AUDIT_SKIP" ]; then
+		gfpctx_test_skip "$DESC" "$AUDIT_SKIP"
+		return 1
+	fi
+	cell=$(grep " $2 " "$GFPCTX_TMP/warns" | first_warns_cell)
+	if [ -z "$cell" ]; then
+		gfpctx_test_skip "$DESC" "no available warns cell of $2 here"
+		return 1
+	fi
+	CTX=${cell%% *}
+	GFP=${cell##* }
+	DESC="$DESC: $CTX $2 $GFP"
+	if ! fresh; then
+		gfpctx_msg "$DESC: reset refused"
+		ktap_test_fail "$DESC"
+		return 1
+	fi
+	R=$(provoke "$CTX" "$2" "$GFP")
+	audit_read cell
+	audit_set reset > /dev/null
+}
+
 # check_other_alloc ALLOC: a warns cell of an allocator the slab
 # tracepoints do not see at the module's site; one test.
 check_other_alloc() {
-	local alloc="$1" cell ctx gfp desc r ours
+	local ours
 
-	desc="audit: $alloc never reported at a gfpctx site (not covered)"
-	if [ -n "$AUDIT_SKIP" ]; then
-		gfpctx_test_skip "$desc" "$AUDIT_SKIP"
+	provoke_first "audit: $1 never reported at a gfpctx site (not covered)" \
+		"$1" || return 0
+	if [ "$R" != OK ]; then
+		gfpctx_msg "$DESC: job returned $R, want OK"
+		ktap_test_fail "$DESC"
 		return
 	fi
-	cell=$(grep " $alloc " "$GFPCTX_TMP/warns" | first_warns_cell)
-	if [ -z "$cell" ]; then
-		gfpctx_test_skip "$desc" "no available warns cell of $alloc here"
-		return
-	fi
-	ctx=${cell%% *}
-	gfp=${cell##* }
-	desc="$desc: $ctx $alloc $gfp"
-	if ! fresh; then
-		gfpctx_msg "$desc: reset refused"
-		ktap_test_fail "$desc"
-		return
-	fi
-	r=$(provoke "$ctx" "$alloc" "$gfp")
-	audit_read cell
-	if [ "$r" != OK ]; then
-		gfpctx_msg "$desc: job returned $r, want OK"
-		ktap_test_fail "$desc"
-		return
-	fi
-	audit_set reset > /dev/null
 	ours=$(grep -E "$OURS_RE" "$GFPCTX_TMP/audit.cell")
 	if [ -n "$ours" ]; then
-		gfpctx_msg "$desc: unexpected: $ours"
-		ktap_test_fail "$desc"
+		gfpctx_msg "$DESC: unexpected: $ours"
+		ktap_test_fail "$DESC"
 		return
 	fi
 	# Where the allocator's own slab calls were seen, if anywhere.
-	seen_during "$desc"
-	ktap_test_pass "$desc"
+	seen_during "$DESC"
+	ktap_test_pass "$DESC"
 }
 
 # check_split_alloc ALLOC: a warns cell of an allocator that calls kmalloc
@@ -172,41 +183,22 @@ check_other_alloc() {
 # kmalloc is reported once, at a gfpctx_ function or at one of its own.
 # One test.
 check_split_alloc() {
-	local alloc="$1" desc cell ctx gfp want r ours n
+	local want ours n
 
-	desc="audit reports warns $alloc once, at a gfpctx_ or $alloc function"
-	if [ -n "$AUDIT_SKIP" ]; then
-		gfpctx_test_skip "$desc" "$AUDIT_SKIP"
-		return
-	fi
-	cell=$(grep " $alloc " "$GFPCTX_TMP/warns" | first_warns_cell)
-	if [ -z "$cell" ]; then
-		gfpctx_test_skip "$desc" "no available warns cell of $alloc here"
-		return
-	fi
-	ctx=${cell%% *}
-	gfp=${cell##* }
-	desc="$desc: $ctx $alloc $gfp"
-	want=$(gfpctx_ctx_field "$ctx" class)
-	if ! fresh; then
-		gfpctx_msg "$desc: reset refused"
-		ktap_test_fail "$desc"
-		return
-	fi
-	r=$(provoke "$ctx" "$alloc" "$gfp")
-	audit_read cell
-	audit_set reset > /dev/null
-	ours=$(grep -E "$OURS_RE|^site=[^ ]*${alloc}[^ ]* " "$GFPCTX_TMP/audit.cell")
+	provoke_first "audit reports warns $1 once, at a gfpctx_ or $1 function" \
+		"$1" || return 0
+	want=$(gfpctx_ctx_field "$CTX" class)
+	ours=$(grep -E "$OURS_RE|^site=[^ ]*${1}[^ ]* " "$GFPCTX_TMP/audit.cell")
 	n=0
 	[ -n "$ours" ] && n=$(echo "$ours" | wc -l)
 	gfpctx_msg "reported: $ours"
-	if [ "$r" = OK ] && [ "$n" -eq 1 ] &&
+	if [ "$R" = OK ] && [ "$n" -eq 1 ] &&
 	   [ "$(gfpctx_field "$ours" count)" = "$COUNT" ] &&
 	   [ "$(gfpctx_field "$ours" class)" = "$want" ]; then
-		ktap_test_pass "$desc"
+		ktap_test_pass "$DESC"
 	else
-		gfpctx_msg "$desc: job $r, $n entries, want 1 of class $want"
-		ktap_test_fail "$desc"
+		gfpctx_msg "$DESC: job $R, $n entries, want 1 of class $want"
+		ktap_test_fail "$DESC"
 	fi
 }
 
