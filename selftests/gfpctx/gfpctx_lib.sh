@@ -456,9 +456,10 @@ gfpctx_cells() {
 # order, on one line; fewer where the table has fewer.
 gfpctx_ctxs_of() {
 	awk -v c="$1" -v n="${2:--1}" -v u="$GFPCTX_UNAVAILABLE" "$GFPCTX_AWK_WORDS"'
+		BEGIN { all = n < 0 }
 		{ words() }
 		w["class"] == c && !index(u, " " w["name"] " ") &&
-		(n < 0 || n-- > 0) {
+		(all || n-- > 0) {
 			print w["name"]
 		}' "$GFPCTX_TMP/contexts" | tr '\n' ' '
 }
