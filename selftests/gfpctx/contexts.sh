@@ -114,6 +114,8 @@ refused_all() {
 
 	set --
 	while read -r ctx alloc gfp largest; do
+		# An empty list reads as one empty line.
+		[ -n "$ctx" ] || continue
 		gfpctx_ctx_available "$ctx" || continue
 		gfpctx_job_words "$ctx" "$alloc" "$gfp" "at=$largest" count=1 \
 			${extra:+"$extra"}
