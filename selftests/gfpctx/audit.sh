@@ -4,23 +4,26 @@
 #
 # gfpctx: audit mode (debugfs file `audit`, Documentation/gfpctx.rst).
 # With audit on, the module's probes on the slab tracepoints `kmalloc` and
-# `kmem_cache_alloc` record every slab allocation of the kernel whose gfp
-# may block but that runs in atomic context, by call site, class and gfp:
+# `kmem_cache_alloc` and the page allocator's `mm_page_alloc` record every
+# slab and page allocation of the kernel whose gfp may block but that runs
+# in atomic context, by call site, class and gfp, with a call chain:
 # - off after load, bad writes refused with EINVAL and nothing changed;
 # - no `ok` cell of rules is ever reported;
 # - each provoked `warns` cell of an allocator flagged `audited` in allocs
-#   (kmalloc, kzalloc and kmem_cache) is reported exactly once, at a
-#   gfpctx_ function (the allocator's wrapper, or its caller
+#   (kmalloc, kzalloc, kmem_cache and pages) is reported exactly once, at
+#   a gfpctx_ function (the allocator's wrapper, or its caller
 #   gfpctx_alloc_one() where the compiler made the wrapper a tail call),
-#   count == job count, in the class rules gives; the loop over these
-#   cells is gfpctx_cells audit, one process;
+#   count == job count, in the class rules gives, by the probe of its
+#   allocator, with a chain from the site to its callers; the loop over
+#   these cells is gfpctx_cells audit, one process;
 # - an allocator that calls vmalloc above a size (kvmalloc; vmalloc_above
 #   in allocs): its kmalloc is reported once, at a gfpctx_ function or at
 #   its own (tail calls decide again); its vmalloc is not;
-# - not covered, by design, every other allocator with a warns cell: pages
-#   and vmalloc have no slab tracepoint (the slab allocations vmalloc makes
-#   inside are reported at vmalloc's own sites); mempool_alloc()'s first
-#   try never blocks: none of them is ever reported at a gfpctx_ site;
+# - not covered, by design, every other allocator with a warns cell:
+#   vmalloc's pages come from the bulk allocator, which fires no tracepoint
+#   (the slab and single-page allocations vmalloc makes inside are
+#   reported at vmalloc's own sites); mempool_alloc()'s first try never
+#   blocks: none of them is ever reported at a gfpctx_ site;
 # - reset clears, off records nothing, rmmod with audit on is clean.
 # Entries at other sites are kernel-wide findings: printed as diagnostics,
 # never a failure.
@@ -212,15 +215,16 @@ start_mark=$GFPCTX_MARK
 
 gfpctx_cells ok | gfpctx_shard > "$GFPCTX_TMP/ok_cells"
 gfpctx_cells warns > "$GFPCTX_TMP/warns"
-# The allocators flagged audited in allocs (the slab tracepoints see them at
-# the module's site); those that call vmalloc above a size (kvmalloc: its
-# slab part is seen at its own site); the others with a warns cell.
+# The allocators flagged audited in allocs (the slab or page tracepoints
+# see them at the module's site); those that call vmalloc above a size
+# (kvmalloc: its slab part is seen at its own site); the others with a
+# warns cell.
 while read -r ctx alloc gfp; do
 	case $GFPCTX_AUDITED in
 	*" $alloc "*) echo "$ctx $alloc $gfp" ;;
 	esac
 done < "$GFPCTX_TMP/warns" > "$GFPCTX_TMP/audited_warns"
-gfpctx_shard < "$GFPCTX_TMP/audited_warns" > "$GFPCTX_TMP/slab_warns"
+gfpctx_shard < "$GFPCTX_TMP/audited_warns" > "$GFPCTX_TMP/shard_warns"
 SPLIT_ALLOCS=
 OTHER_ALLOCS=
 for a in $GFPCTX_ALLOCS; do
@@ -235,10 +239,10 @@ for a in $GFPCTX_ALLOCS; do
 	fi
 done
 nbad=$(bad_writes | wc -l)
-nslab=$(wc -l < "$GFPCTX_TMP/slab_warns")
+nshard=$(wc -l < "$GFPCTX_TMP/shard_warns")
 nsplit=$(echo "$SPLIT_ALLOCS" | wc -w)
 nother=$(echo "$OTHER_ALLOCS" | wc -w)
-ktap_set_plan $((1 + nbad + 1 + 1 + nslab + nsplit + nother + 5))
+ktap_set_plan $((1 + nbad + 1 + 1 + nshard + nsplit + nother + 5))
 
 # 1: off after load, empty.
 audit_read load
@@ -318,13 +322,13 @@ fi
 
 # Each provoked warns cell of an audited allocator: once, at the module's
 # site (gfpctx_cells audit, one process: a line per cell, the same cells
-# and order as slab_warns).
+# and order as shard_warns).
 if [ -n "$AUDIT_SKIP" ]; then
 	while read -r ctx alloc gfp; do
 		gfpctx_test_skip "audit reports warns $ctx $alloc $gfp once at a gfpctx_ function" \
 			"$AUDIT_SKIP"
-	done < "$GFPCTX_TMP/slab_warns"
-elif [ "$nslab" -gt 0 ]; then
+	done < "$GFPCTX_TMP/shard_warns"
+elif [ "$nshard" -gt 0 ]; then
 	"$DIR/gfpctx_cells" -c "$COUNT" ${GFPCTX_SHARD:+-s "$GFPCTX_SHARD"} \
 		audit > "$GFPCTX_TMP/audit_cells" ||
 		gfpctx_msg "gfpctx_cells audit: exit $?"
@@ -346,7 +350,7 @@ for a in $SPLIT_ALLOCS; do
 	check_split_alloc "$a"
 done
 
-# The allocators the slab tracepoints do not see at the module's site.
+# The allocators the tracepoints do not see at the module's site.
 for a in $OTHER_ALLOCS; do
 	check_other_alloc "$a"
 done

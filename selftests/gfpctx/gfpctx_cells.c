@@ -31,9 +31,12 @@
  *            count=COUNT (audit.sh gives 3), allow=warns and
  *            ratelimit=ignore (no wait for a report) between empty
  *            tables, gives exactly one audit entry at a gfpctx_ function
- *            (site=gfpctx_...+0x... module=gfpctx) with that count and the
+ *            (site=gfpctx_...+0x... module=gfpctx) with that count, the
  *            class of its context (an ipi cell may be process-atomic: an
- *            idle CPU polling runs the call itself, outside hard IRQ).
+ *            idle CPU polling runs the call itself, outside hard IRQ),
+ *            probe=pages for an allocator sized by order, else
+ *            probe=slab, and a chain= that starts at the site's function
+ *            and names at least its caller.
  *            Not KTAP: one line per cell, "pass<TAB>DESC",
  *            "fail<TAB>DESC<TAB>WHY" or "skip<TAB>DESC<TAB>REASON", and
  *            "foreign<TAB>ENTRY" for each entry at another site found
@@ -782,6 +785,8 @@ static void run_audit(const struct cell *c, unsigned int count)
 {
 	char desc[LINE_LEN], words[LINE_LEN], why[LINE_LEN] = "";
 	char site[LINE_LEN] = "", class[NAME_LEN] = "", ours[LINE_LEN] = "";
+	char probe[NAME_LEN] = "", chain[LINE_LEN] = "";
+	const char *want_probe = alloc_flagged(c, "order") ? "pages" : "slab";
 	const char *reason = ctx_unavailable(c);
 	const char *want = lookup(ctx_class, ncontexts, c->ctx);
 	char *text, *line, *save = NULL;
@@ -836,6 +841,15 @@ static void run_audit(const struct cell *c, unsigned int count)
 	    !starts(site, "gfpctx_") || !strstr(site, "+0x"))
 		because(why, " site %s, want gfpctx_...+0x...", site);
 	expect(ours, "count", count, why);
+	if (!field(ours, "probe", probe, sizeof(probe)) ||
+	    strcmp(probe, want_probe))
+		because(why, " probe=%s, want %s", probe, want_probe);
+	/* The chain: the site's function first, then at least its caller. */
+	field(ours, "chain", chain, sizeof(chain));
+	if (strncmp(chain, site, strcspn(site, "+")) ||
+	    chain[strcspn(site, "+")] != '<')
+		because(why, " chain=%s, want %.*s<its callers", chain,
+			(int)strcspn(site, "+"), site);
 	field(ours, "class", class, sizeof(class));
 	if (!want || (strcmp(class, want) &&
 		      (strcmp(c->ctx, "ipi") || strcmp(class, "process-atomic"))))

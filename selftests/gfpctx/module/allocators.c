@@ -157,7 +157,7 @@ const struct gfpctx_alloc gfpctx_allocs[] = {
 		.teardown = gfpctx_cache_teardown,
 		.alloc = gfpctx_cache_alloc, .free = gfpctx_cache_free,
 	}, {
-		.name = "pages", .flags = GFPCTX_ALLOC_ORDER,
+		.name = "pages", .flags = GFPCTX_ALLOC_ORDER | GFPCTX_ALLOC_AUDITED,
 		.max_order = GFPCTX_MAX_ORDER,
 		.alloc = gfpctx_pages_alloc, .free = gfpctx_pages_free,
 	}, {

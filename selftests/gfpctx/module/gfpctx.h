@@ -87,8 +87,9 @@ enum gfpctx_verdict {
  */
 #define GFPCTX_ALLOC_FREE_BY_WRITER BIT(4)
 /*
- * Calls kmalloc() or kmem_cache_alloc() itself: the slab tracepoints that
- * audit mode hooks (audit.c) see the allocation at the module's own site.
+ * Calls kmalloc(), kmem_cache_alloc() or the page allocator itself: the
+ * tracepoints that audit mode hooks (audit.c) see the allocation at the
+ * module's own site.
  */
 #define GFPCTX_ALLOC_AUDITED	BIT(5)
 
