@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
 
-from gfpctx_ci import cli, kernel, lanes, newer, pipeline, rulesdoc, settings  # noqa: E402
+from gfpctx_ci import cli, kernel, lanes, newer, pipeline, qemu, rulesdoc, settings  # noqa: E402
 
 RULES = ('context=task class=process alloc=kmalloc gfp=GFP_KERNEL verdict=ok why=-\n'
          'context=task class=process alloc=kmalloc gfp=GFP_ATOMIC verdict=ok why=-\n')
@@ -747,3 +747,47 @@ def test_typical_seconds_shrink_the_sampled_shares() -> None:
         expected = seconds / 3 if test in pipeline.PROVOKE else seconds
         assert third[test] == pytest.approx(expected)
     assert pipeline.typical_seconds() == pipeline.TYPICAL_S
+
+
+def boot_result(started: bool, error: str | None) -> qemu.Boot:
+    return qemu.Boot(console='', ktap='', boot_s=1.0 if started else None,
+                     suite_s=None, init_rc=None, error=error)
+
+
+def test_a_boot_stopped_before_init_is_booted_once_more(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    b = pipeline.BootPlan('clean', ('a.sh',), ('qemu',), tmp_path / 'clean.console.log',
+                          tmp_path / 'clean.ktap', qemu.Timeouts(1, 1, 1))
+    crash = 'guest ended (QEMU exit 0) without the end marker'
+    results = [boot_result(False, crash), boot_result(True, None)]
+
+    def boot(argv: list[str], console: Path, *_: object) -> qemu.Boot:
+        console.write_text(f'boot {len(results)}\n')
+        return results.pop(0)
+
+    got = pipeline.boot_once('stock', b, boot)
+    assert got.boot_s == 1.0 and not results
+    assert (tmp_path / 'clean.before-init.log').read_text() == 'boot 2\n'
+    assert (tmp_path / 'clean.console.log').read_text() == 'boot 1\n'
+    assert 'stopped before /init started' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('first', [
+    boot_result(True, 'guest ended (QEMU exit 0) without the end marker'),
+    boot_result(False, None),
+])
+def test_a_boot_that_reached_init_is_not_booted_again(tmp_path: Path,
+                                                      first: qemu.Boot) -> None:
+    # a crash once /init ran may be the module's: judged, never retried
+    b = pipeline.BootPlan('clean', ('a.sh',), ('qemu',), tmp_path / 'clean.console.log',
+                          tmp_path / 'clean.ktap', qemu.Timeouts(1, 1, 1))
+    (tmp_path / 'clean.before-init.log').write_text('an earlier run\n')
+    calls = []
+
+    def boot(argv: list[str], console: Path, *_: object) -> qemu.Boot:
+        calls.append(argv)
+        return first
+
+    assert pipeline.boot_once('stock', b, boot) is first
+    assert len(calls) == 1
+    assert not (tmp_path / 'clean.before-init.log').exists()
