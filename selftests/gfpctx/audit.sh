@@ -19,11 +19,13 @@
 # - an allocator that calls vmalloc above a size (kvmalloc; vmalloc_above
 #   in allocs): its kmalloc is reported once, at a gfpctx_ function or at
 #   its own (tail calls decide again); its vmalloc is not;
+# - an allocator that always calls vmalloc: never at a gfpctx_ site
+#   (vmalloc's pages come from the bulk allocator, which fires no
+#   tracepoint), but vmalloc's own allocations are reported with a gfpctx_
+#   function in their chain;
 # - not covered, by design, every other allocator with a warns cell:
-#   vmalloc's pages come from the bulk allocator, which fires no tracepoint
-#   (the slab and single-page allocations vmalloc makes inside are
-#   reported at vmalloc's own sites); mempool_alloc()'s first try never
-#   blocks: none of them is ever reported at a gfpctx_ site;
+#   mempool_alloc()'s first try never blocks: it is never reported at a
+#   gfpctx_ site;
 # - reset clears, off records nothing, rmmod with audit on is clean.
 # Entries at other sites are kernel-wide findings: printed as diagnostics,
 # never a failure.
@@ -181,6 +183,31 @@ check_other_alloc() {
 	ktap_test_pass "$DESC"
 }
 
+# check_chained_alloc ALLOC: a warns cell of an allocator that always calls
+# vmalloc: nothing at the module's site (vmalloc's pages come from the bulk
+# allocator, which fires no tracepoint), but vmalloc's own allocations
+# (its vm_struct and vmap_area, __get_vm_area_node() and alloc_vmap_area()
+# in mm/vmalloc.c, with the caller's gfp) are reported with a gfpctx_
+# function in their chain. One test.
+check_chained_alloc() {
+	local ours chained
+
+	provoke_first "audit sees warns $1 at its own allocations, a gfpctx_ caller in their chain" \
+		"$1" || return 0
+	ours=$(grep -E "$OURS_RE" "$GFPCTX_TMP/audit.cell")
+	chained=$(grep -E "^site=[^ ]* module=vmlinux .* chain=([^ ]*<)?gfpctx_" \
+		"$GFPCTX_TMP/audit.cell")
+	echo "$chained" | while IFS= read -r line; do
+		[ -n "$line" ] && gfpctx_msg "  $DESC: seen: $line"
+	done
+	if [ "$R" = OK ] && [ -z "$ours" ] && [ -n "$chained" ]; then
+		ktap_test_pass "$DESC"
+	else
+		gfpctx_msg "$DESC: job $R; at the module's site: ${ours:-none}; chained: ${chained:-none}"
+		ktap_test_fail "$DESC"
+	fi
+}
+
 # check_split_alloc ALLOC: a warns cell of an allocator that calls kmalloc
 # below its vmalloc_above (kvmalloc; a standard job's size= is below): its
 # kmalloc is reported once, at a gfpctx_ function or at one of its own.
@@ -217,8 +244,9 @@ gfpctx_cells ok | gfpctx_shard > "$GFPCTX_TMP/ok_cells"
 gfpctx_cells warns > "$GFPCTX_TMP/warns"
 # The allocators flagged audited in allocs (the slab or page tracepoints
 # see them at the module's site); those that call vmalloc above a size
-# (kvmalloc: its slab part is seen at its own site); the others with a
-# warns cell.
+# (kvmalloc: its slab part is seen at its own site); those that call
+# vmalloc always (seen at vmalloc's own allocations only); the others
+# with a warns cell.
 while read -r ctx alloc gfp; do
 	case $GFPCTX_AUDITED in
 	*" $alloc "*) echo "$ctx $alloc $gfp" ;;
@@ -226,7 +254,9 @@ while read -r ctx alloc gfp; do
 done < "$GFPCTX_TMP/warns" > "$GFPCTX_TMP/audited_warns"
 gfpctx_shard < "$GFPCTX_TMP/audited_warns" > "$GFPCTX_TMP/shard_warns"
 SPLIT_ALLOCS=
+CHAINED_ALLOCS=
 OTHER_ALLOCS=
+VMALLOC_ALLOCS=$(gfpctx_allocs_flagged vmalloc)
 for a in $GFPCTX_ALLOCS; do
 	case $GFPCTX_AUDITED in
 	*" $a "*) continue ;;
@@ -235,14 +265,18 @@ for a in $GFPCTX_ALLOCS; do
 	if [ "$(gfpctx_alloc_field "$a" vmalloc_above)" -gt 0 ]; then
 		SPLIT_ALLOCS="$SPLIT_ALLOCS $a"
 	else
-		OTHER_ALLOCS="$OTHER_ALLOCS $a"
+		case $VMALLOC_ALLOCS in
+		*" $a "*) CHAINED_ALLOCS="$CHAINED_ALLOCS $a" ;;
+		*) OTHER_ALLOCS="$OTHER_ALLOCS $a" ;;
+		esac
 	fi
 done
 nbad=$(bad_writes | wc -l)
 nshard=$(wc -l < "$GFPCTX_TMP/shard_warns")
 nsplit=$(echo "$SPLIT_ALLOCS" | wc -w)
+nchained=$(echo "$CHAINED_ALLOCS" | wc -w)
 nother=$(echo "$OTHER_ALLOCS" | wc -w)
-ktap_set_plan $((1 + nbad + 1 + 1 + nshard + nsplit + nother + 5))
+ktap_set_plan $((1 + nbad + 1 + 1 + nshard + nsplit + nchained + nother + 5))
 
 # 1: off after load, empty.
 audit_read load
@@ -348,6 +382,10 @@ fi
 
 for a in $SPLIT_ALLOCS; do
 	check_split_alloc "$a"
+done
+
+for a in $CHAINED_ALLOCS; do
+	check_chained_alloc "$a"
 done
 
 # The allocators the tracepoints do not see at the module's site.
