@@ -46,9 +46,9 @@
 /* Frames of the stack a probe unwinds to find the site and its callers. */
 #define GFPCTX_AUDIT_TRACE	32
 /* Frames of the chain: the site and its callers, outermost last. */
-#define GFPCTX_AUDIT_CHAIN	6
+#define GFPCTX_AUDIT_CHAIN	8
 /* The chain's "%ps" names joined by '<'; a longer chain is cut. */
-#define GFPCTX_AUDIT_CHAIN_LEN	256
+#define GFPCTX_AUDIT_CHAIN_LEN	320
 
 /* Which tracepoint saw an allocation. */
 enum gfpctx_audit_probe {
