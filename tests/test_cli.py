@@ -3,6 +3,7 @@ split, test selection, timeouts, argument parsing, rules-doc, dry runs."""
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import shlex
 import shutil
@@ -551,6 +552,22 @@ def test_bench_dry_run_prints_what_bench_boots(tmp_path: Path, monkeypatch: pyte
     assert [argv[argv.index('-append') + 1].split()[-3] for argv in booted[:2]] == [
         'gfpctx_bench=64,9', 'gfpctx_mode=bare']
     assert len(booted) == 4 and sorted(booted) == sorted(printed)
+
+
+def test_bench_without_matplotlib_says_so_before_booting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # run by a python3 without Debian's python3-matplotlib (a pyenv's):
+    # a one-line error at once, no boot and no traceback after it
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec',
+                        lambda name, *a: None if name == 'matplotlib' else find_spec(name, *a))
+    booted = fake_prepared(tmp_path, monkeypatch)
+    assert cli.main(['bench', '--kernel', str(tmp_path / 'bzImage'),
+                     '--kdir', str(tmp_path / 'kdir'), '--out', str(tmp_path / 'out')]) == 2
+    assert booted == []
+    err = capsys.readouterr().err
+    assert 'gfpctx-ci: bench: no matplotlib for ' in err and 'make bench' in err
 
 
 RECORDED_LANE = Path(__file__).resolve().parent / 'data' / 'judge' / 'debug'

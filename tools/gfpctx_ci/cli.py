@@ -6,6 +6,7 @@ verdict from logs a run or another system left (judge)."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import sys
@@ -347,6 +348,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.suite:
             pipeline.run(lane, suite_req, dry_run=True)
         return 0
+    # the plots come last: say now, not after the boot, that they cannot
+    if importlib.util.find_spec("matplotlib") is None:
+        print(f"gfpctx-ci: bench: no matplotlib for {sys.executable} (Debian's "
+              "python3-matplotlib, which make deps installs): run make bench, or "
+              "/usr/bin/python3 tools/gfpctx-ci bench", file=sys.stderr)
+        return 2
     try:
         prep = pipeline.prepare(lane, req)
     except FAILURES as err:
